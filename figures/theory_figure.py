@@ -1,0 +1,139 @@
+"""The paper's theory figure, drawn from the replica theory.
+
+Regenerate with ``prunescale theory figure`` (or ``python -m figures.theory_figure``).
+The numbers are computed once and kept in ``figures/data/theory_figure.json``;
+drawing reuses them unless ``--recompute`` is given.
+
+Panels
+  A  error vs alpha_prune at fixed keep fraction f, keep hard (solid) and
+     keep easy (dashed), perfect metric; the random power law and the
+     frontier for a pool of at most ``MAX_POOL``.
+  B  the easy/hard crossover in the (alpha_tot, f) plane.
+  C  the frontier for theta = 0, 10, 20, 30 degrees against the power law.
+  D  the frontier's keep fraction f* against the pool it prunes, alpha_tot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import theory
+
+DATA = Path(__file__).parent / "data" / "theory_figure.json"
+MAX_POOL = 1e3
+FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.1]
+THETAS = [0.0, 10.0, 20.0, 30.0]
+
+
+def compute(quick=False, progress=True):
+    """All the numbers the figure shows, as a JSON-ready dict."""
+    from tqdm import tqdm
+
+    n = 16 if quick else 60
+    alpha = np.geomspace(0.3, 30, n)
+    out = {"max_pool": MAX_POOL, "alpha_prune": alpha.tolist(), "quick": quick}
+    out["fixed_f"] = {
+        policy: {str(f): theory.test_error(alpha, f, 0.0, policy).tolist() for f in FRACTIONS} for policy in ("hard", "easy")
+    }
+    out["random"] = theory.test_error(alpha, 1.0).tolist()
+    at = np.geomspace(0.5, 200, 12 if quick else 40)
+    ff = np.geomspace(0.02, 1.0, 12 if quick else 40)
+    _, hard, easy = theory.best_policy(at[None, :], ff[:, None])
+    out["crossover"] = {"alpha_tot": at.tolist(), "keep_fraction": ff.tolist(), "hard": hard.tolist(), "easy": easy.tolist()}
+    front_alpha = np.geomspace(2.2, 30, 5 if quick else 12)
+    out["frontier"] = {}
+    for th in tqdm(THETAS, desc="frontier per theta", disable=not progress):
+        pool = MAX_POOL if th == 0 else None
+        a = front_alpha if th == 0 else np.geomspace(1.0, 30, 4 if quick else 10)
+        fr = theory.pareto_frontier(a, th, "hard", max_pool=pool)
+        out["frontier"][str(th)] = {
+            "alpha_prune": fr.alpha_prune.tolist(),
+            "keep_fraction": fr.keep_fraction.tolist(),
+            "alpha_tot": fr.alpha_tot.tolist(),
+            "error": fr.error.tolist(),
+        }
+    return out
+
+
+def save_json(record, path):
+    """Atomic write: a crash never leaves a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(record, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path=DATA):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import TwoSlopeNorm
+
+    out = Path(out)
+    if recompute or not data_path.exists() or (json.loads(data_path.read_text()).get("quick") and not quick):
+        record = compute(quick=quick)
+        save_json(record, data_path)
+    else:
+        record = json.loads(data_path.read_text())
+
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+    fig, axes = plt.subplots(2, 2, figsize=(9.5, 7.8), constrained_layout=True)
+    a = np.array(record["alpha_prune"])
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(FRACTIONS)))
+
+    ax = axes[0, 0]
+    for color, f in zip(colors, FRACTIONS):
+        ax.loglog(a, record["fixed_f"]["hard"][str(f)], color=color, lw=1.4, label=f"f = {f:g}")
+        ax.loglog(a, record["fixed_f"]["easy"][str(f)], color=color, lw=1.2, ls="--")
+    ax.loglog(a, record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
+    fr0 = record["frontier"]["0.0"]
+    ax.loglog(fr0["alpha_prune"], fr0["error"], color="crimson", lw=2.2, label=f"frontier, pool <= {record['max_pool']:g}N")
+    ax.set(xlabel=r"$\alpha_{prune}$ (kept examples per dimension)", ylabel="test error", title=r"A. Perfect metric: hard (solid), easy (dashed)")
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+
+    ax = axes[0, 1]
+    cr = record["crossover"]
+    at, ff = np.array(cr["alpha_tot"]), np.array(cr["keep_fraction"])
+    ratio = np.log10(np.array(cr["easy"]) / np.array(cr["hard"]))
+    lim = np.nanmax(np.abs(ratio))
+    mesh = ax.pcolormesh(at, ff, ratio, cmap="coolwarm", norm=TwoSlopeNorm(0.0, -lim, lim), shading="nearest")
+    ax.contour(at, ff, ratio, levels=[0.0], colors="k", linewidths=1.5)
+    ax.set(xscale="log", yscale="log", xlabel=r"$\alpha_{tot}$ (pool per dimension)", ylabel="keep fraction f")
+    ax.set_title("B. Crossover: keep easy (blue) vs keep hard (red)")
+    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard)")
+
+    ax = axes[1, 0]
+    tcolors = plt.cm.plasma(np.linspace(0, 0.8, len(THETAS)))
+    ax.loglog(a, record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
+    for color, th in zip(tcolors, THETAS):
+        fr = record["frontier"][str(th)]
+        lab = rf"$\theta$ = {th:g}$^\circ$" + (f" (pool <= {record['max_pool']:g}N)" if th == 0 else "")
+        ax.loglog(fr["alpha_prune"], fr["error"], "o-", ms=3, color=color, label=lab)
+    ax.set(xlabel=r"$\alpha_{prune}$", ylabel="frontier test error", title="C. Imperfect metrics revert to a power law")
+    ax.legend(fontsize=7, frameon=False)
+
+    ax = axes[1, 1]
+    for color, th in zip(tcolors[1:], THETAS[1:]):
+        fr = record["frontier"][str(th)]
+        ax.loglog(fr["alpha_tot"], fr["keep_fraction"], "o-", ms=3, color=color, label=rf"$\theta$ = {th:g}$^\circ$")
+    ax.set(xlabel=r"$\alpha_{tot}$ (pool the frontier prunes)", ylabel=r"best keep fraction $f^*$", title=r"D. Optimal keep fraction $f_{opt}(\alpha_{tot})$")
+    ax.legend(fontsize=7, frameon=False)
+
+    fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=200)
+    fig.savefig(out.with_suffix(".pdf"))
+    plt.close(fig)
+    return out
+
+
+if __name__ == "__main__":
+    draw(recompute="--recompute" in sys.argv, quick="--quick" in sys.argv)

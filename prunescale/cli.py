@@ -1,0 +1,37 @@
+"""The ``prunescale`` console script: one subcommand group per package."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from theory.cli import app as theory_app
+
+app = typer.Typer(
+    help="prunescale: can we prune training data without hurting the model, and beat power-law scaling?",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(theory_app, name="theory")
+
+
+def main(argv=None):
+    """Run the CLI; bad input exits with code 2 and a one-line message."""
+    try:
+        app(args=argv, prog_name="prunescale", standalone_mode=False)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        raise

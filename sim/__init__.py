@@ -1,0 +1,1 @@
+"""Batched teacher-student pruning simulations in JAX (planned: issue "sim")."""

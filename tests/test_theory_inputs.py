@@ -1,0 +1,99 @@
+"""Bad input gets a ValueError naming the parameter and its range, in the API and the CLI."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import theory
+from prunescale.cli import main
+
+outside_unit = st.one_of(st.floats(max_value=0.0), st.floats(min_value=1.0, exclude_min=True), st.just(np.nan), st.just(np.inf))
+outside_angle = st.one_of(st.floats(max_value=0.0, exclude_max=True), st.floats(min_value=90.0, exclude_min=True), st.just(np.nan))
+
+
+@settings(max_examples=40, deadline=None)
+@given(outside_unit)
+def test_keep_fraction_outside_unit_interval_is_rejected(f):
+    with pytest.raises(ValueError, match="keep_fraction"):
+        theory.solve(2.0, f)
+
+
+@settings(max_examples=40, deadline=None)
+@given(outside_angle)
+def test_theta_outside_0_90_is_rejected(theta):
+    with pytest.raises(ValueError, match=r"theta"):
+        theory.solve(2.0, 0.5, theta)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.floats(max_value=0.0), st.just(np.nan), st.just(-np.inf), st.floats(min_value=1.01e12)))
+def test_alpha_prune_outside_range_is_rejected(alpha):
+    with pytest.raises(ValueError, match="alpha_prune"):
+        theory.solve(alpha, 0.5)
+
+
+def test_messages_name_the_valid_range():
+    with pytest.raises(ValueError, match=r"keep_fraction must lie in \(0, 1\]"):
+        theory.test_error(2.0, 1.5)
+    with pytest.raises(ValueError, match=r"theta \(degrees\) must lie in \[0, 90\]"):
+        theory.test_error(2.0, 0.5, theta=91)
+    with pytest.raises(ValueError, match="policy must be one of hard, easy, random"):
+        theory.test_error(2.0, 0.5, policy="medium")
+    with pytest.raises(ValueError, match="tolerance"):
+        theory.lossless_keep_fraction(100.0, tolerance=0.0)
+    with pytest.raises(ValueError, match="target_error"):
+        theory.kept_size_for_error(0.7, max_pool=100)
+
+
+def test_public_api_is_pinned():
+    assert sorted(theory.__all__) == sorted(
+        [
+            "Choice", "ConvergenceError", "Frontier", "Lossless", "TheoryResult", "best_policy",
+            "capacity_threshold", "hard_pruning_excess", "kept_size_for_error", "lossless_keep_fraction",
+            "no_pruning_coefficient", "optimal_keep_fraction", "pareto_frontier", "solve", "test_error",
+        ]
+    )
+
+
+# -- CLI ------------------------------------------------------------------------------
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "prunescale", *args], capture_output=True, text=True)
+
+
+def test_cli_error_json(capsys):
+    main(["theory", "error", "--alpha-prune", "2", "--keep-fraction", "1", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["error"] == pytest.approx(theory.test_error(2.0, 1.0), rel=1e-12)
+
+
+def test_cli_frontier_and_optimal_tables(capsys):
+    main(["theory", "frontier", "--alpha-prune", "3,10", "--max-pool", "1e4"])
+    out = capsys.readouterr().out
+    assert "pool-limited" in out and "yes" in out
+    main(["theory", "optimal", "--alpha-tot", "5", "--json"])
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["optimal"]["policy"] == "easy"
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["theory", "error", "--alpha-prune", "2", "--keep-fraction", "1.5"], "keep_fraction must lie in (0, 1]"),
+        (["theory", "error", "--alpha-prune", "x", "--keep-fraction", "1"], "--alpha-prune must be a comma-separated list"),
+        (["theory", "error", "--alpha-prune", "2", "--keep-fraction", "0.5", "--theta", "100"], "theta (degrees) must lie in [0, 90]"),
+        (["theory", "frontier", "--alpha-prune", "3"], "max_pool is required"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(args, needle):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0]
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,66 @@
+"""Argument validation shared by the API and the CLI.
+
+Every message names the parameter and its valid range, so a user never meets
+a NaN or a traceback from deep inside the solver.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POLICIES = ("hard", "easy", "random")
+
+
+def as_array(name, value):
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return arr
+
+
+def positive(name, value, upper=None):
+    arr = as_array(name, value)
+    bad = arr <= 0 if upper is None else (arr <= 0) | (arr > upper)
+    if np.any(bad):
+        rng = "(0, inf)" if upper is None else f"(0, {upper:g}]"
+        raise ValueError(f"{name} must lie in {rng}, got {_show(arr[bad])}")
+    return arr
+
+
+def keep_fraction(value, name="keep_fraction"):
+    arr = as_array(name, value)
+    bad = (arr <= 0) | (arr > 1)
+    if np.any(bad):
+        raise ValueError(f"{name} must lie in (0, 1], got {_show(arr[bad])}")
+    return arr
+
+
+def theta(value, name="theta"):
+    arr = as_array(name, value)
+    bad = (arr < 0) | (arr > 90)
+    if np.any(bad):
+        raise ValueError(f"{name} (degrees) must lie in [0, 90], got {_show(arr[bad])}")
+    return arr
+
+
+def policy(value, allowed=POLICIES):
+    if value not in allowed:
+        raise ValueError(f"policy must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def fraction_in(name, value, low, high):
+    """A scalar in the open interval (low, high)."""
+    arr = as_array(name, value)
+    bad = (arr <= low) | (arr >= high)
+    if np.any(bad):
+        raise ValueError(f"{name} must lie in ({low:g}, {high:g}), got {_show(arr[bad])}")
+    return arr
+
+
+def _show(bad):
+    vals = np.unique(bad.ravel())[:3]
+    return ", ".join(f"{v:g}" for v in vals)

@@ -1,0 +1,169 @@
+"""``prunescale theory ...``: the replica theory from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from . import asymptotics, error, frontier
+
+app = typer.Typer(
+    help="Replica theory of data pruning: errors, the Pareto frontier and the best keep fraction.",
+    no_args_is_help=True,
+)
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+THETA = typer.Option(0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric.")
+
+
+def floats(text: str, name: str):
+    """Parse '1,2.5,1e3' into a list of floats, naming the option on failure."""
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+
+
+def emit(record, as_json, lines):
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, default=_jsonable))
+    else:
+        for line in lines:
+            typer.echo(line)
+
+
+def _jsonable(x):
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    raise TypeError(type(x))
+
+
+@app.command("error")
+def error_cmd(
+    alpha_prune: str = typer.Option(..., "--alpha-prune", help="Kept examples per dimension (comma list allowed), > 0."),
+    keep_fraction: str = typer.Option(..., "--keep-fraction", help="Fraction of the pool kept (comma list allowed), in (0, 1]."),
+    theta: float = THETA,
+    policy: str = typer.Option("hard", "--policy", help="hard | easy | random."),
+    as_json: bool = JSON,
+):
+    """Test error of the max-margin student on a pruned pool."""
+    a = np.array(floats(alpha_prune, "--alpha-prune"))
+    f = np.array(floats(keep_fraction, "--keep-fraction"))
+    res = error.solve(a[:, None], f[None, :], theta, policy)
+    rows = []
+    for i, ai in enumerate(a):
+        for j, fj in enumerate(f):
+            rows.append(
+                dict(
+                    alpha_prune=ai,
+                    keep_fraction=fj,
+                    alpha_tot=ai / fj,
+                    theta=theta,
+                    policy=policy,
+                    error=res.error[i, j],
+                    R=res.R[i, j],
+                    rho=res.rho[i, j],
+                    kappa=res.kappa[i, j],
+                    converged=bool(res.converged[i, j]),
+                )
+            )
+    lines = [f"{'alpha_prune':>12} {'f':>10} {'alpha_tot':>12} {'error':>14} {'R':>18}"]
+    lines += [f"{r['alpha_prune']:12.6g} {r['keep_fraction']:10.4g} {r['alpha_tot']:12.6g} {r['error']:14.8g} {r['R']:18.15f}" for r in rows]
+    emit(rows, as_json, lines)
+
+
+@app.command("frontier")
+def frontier_cmd(
+    alpha_prune: str = typer.Option("2.5,3,4,6,10,20", "--alpha-prune", help="Comma list of kept-set sizes per dimension."),
+    theta: float = THETA,
+    policy: str = typer.Option("hard", "--policy", help="hard | easy."),
+    max_pool: float = typer.Option(None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."),
+    as_json: bool = JSON,
+):
+    """Pareto frontier: the lowest error for each kept-set size, and the keep fraction that reaches it."""
+    fr = frontier.pareto_frontier(floats(alpha_prune, "--alpha-prune"), theta, policy, max_pool)
+    rows = [
+        dict(alpha_prune=a, keep_fraction=f, alpha_tot=t, error=e, random_error=r, pool_limited=bool(p))
+        for a, f, t, e, r, p in zip(fr.alpha_prune, fr.keep_fraction, fr.alpha_tot, fr.error, fr.random_error, fr.pool_limited)
+    ]
+    record = dict(theta=theta, policy=policy, max_pool=max_pool, frontier=rows)
+    lines = [f"{'alpha_prune':>12} {'best f':>12} {'alpha_tot':>12} {'error':>12} {'random':>12}  pool-limited"]
+    lines += [
+        f"{r['alpha_prune']:12.6g} {r['keep_fraction']:12.4g} {r['alpha_tot']:12.4g} {r['error']:12.4g} {r['random_error']:12.4g}  {'yes' if r['pool_limited'] else 'no'}"
+        for r in rows
+    ]
+    emit(record, as_json, lines)
+
+
+@app.command("optimal")
+def optimal_cmd(
+    alpha_tot: float = typer.Option(..., "--alpha-tot", help="Pool size per dimension, > 0."),
+    theta: float = THETA,
+    tolerance: float = typer.Option(0.01, "--tolerance", help="Relative error increase that counts as lossless, in (0, 1)."),
+    as_json: bool = JSON,
+):
+    """Best policy and keep fraction for a fixed pool, and how much of it can be pruned without loss."""
+    ch = frontier.optimal_keep_fraction(alpha_tot, theta)
+    ll = frontier.lossless_keep_fraction(alpha_tot, theta, tolerance)
+    record = dict(
+        alpha_tot=alpha_tot,
+        theta=theta,
+        optimal=dict(policy=ch.policy, keep_fraction=ch.keep_fraction, error=ch.error, best_range=ch.best_range),
+        full_error=ch.full_error,
+        lossless=dict(policy=ll.policy, keep_fraction=ll.keep_fraction, error=ll.error, tolerance=tolerance, by_policy=ll.by_policy),
+    )
+    lines = [
+        f"pool alpha_tot = {alpha_tot:g}, metric angle theta = {theta:g} deg",
+        f"  whole pool:  error {ch.full_error:.6g}",
+        f"  optimal:     keep {ch.policy} f = {ch.keep_fraction:.4g} (alpha_prune = {ch.keep_fraction * alpha_tot:.4g}), error {ch.error:.6g}",
+        f"  lossless:    keep {ll.policy} f >= {ll.keep_fraction:.4g} stays within {tolerance:.0%} of the whole pool (error {ll.error:.6g})",
+    ]
+    emit(record, as_json, lines)
+
+
+@app.command("budget")
+def budget_cmd(
+    target_error: float = typer.Option(..., "--target-error", help="Test error to reach, in (0, 0.5)."),
+    theta: float = THETA,
+    policy: str = typer.Option("hard", "--policy", help="hard | easy."),
+    max_pool: float = typer.Option(None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."),
+    as_json: bool = JSON,
+):
+    """Smallest kept set (examples per dimension) that reaches a target error."""
+    a, f = frontier.kept_size_for_error(target_error, theta, policy, max_pool)
+    record = dict(target_error=target_error, theta=theta, policy=policy, max_pool=max_pool, alpha_prune=a, keep_fraction=f, alpha_tot=a / f)
+    emit(record, as_json, [f"keep alpha_prune = {a:.4g} per dimension (f = {f:.4g} of a pool of {a / f:.4g}) to reach error {target_error:g}"])
+
+
+@app.command("asymptotics")
+def asymptotics_cmd(as_json: bool = JSON):
+    """Closed-form limits derived with sympy: the 0.5/alpha law, c(alpha_prune) and the capacity threshold."""
+    a = [2.2, 2.5, 3.0, 4.0, 6.0]
+    c = asymptotics.hard_pruning_excess(a)
+    record = dict(
+        no_pruning_coefficient=asymptotics.no_pruning_coefficient(),
+        capacity_threshold=float(asymptotics.capacity_threshold()),
+        hard_pruning_excess=dict(zip(map(str, a), c.tolist())),
+    )
+    lines = [
+        f"no pruning: alpha * error -> {record['no_pruning_coefficient']:.10f}",
+        f"keep hard, f -> 0: error = c(alpha_prune) * error_full(alpha_tot), finite for alpha_prune > {record['capacity_threshold']:g}",
+    ] + [f"  c({ai:g}) = {ci:.6f}" for ai, ci in zip(a, c)]
+    emit(record, as_json, lines)
+
+
+@app.command("figure")
+def figure_cmd(
+    out: Path = typer.Option(Path("figures/theory.png"), "--out", help="PNG to write (a PDF is written beside it)."),
+    quick: bool = typer.Option(False, "--quick", help="Coarser grids, for a fast preview."),
+):
+    """Draw the paper's theory figure (error curves, frontier, crossover map, imperfect metric)."""
+    from figures.theory_figure import draw
+
+    path = draw(out, quick=quick)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,392 @@
+"""What the theory tells a user: the frontier, the best keep fraction, and
+how much of a pool can be pruned without loss.
+
+Vocabulary: ``alpha_tot`` is the pool size per dimension, ``alpha_prune =
+f * alpha_tot`` the kept set (what training costs), ``f`` the keep fraction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+from .error import ALPHA_MAX, solve
+
+F_FLOOR = 1e-10  # smallest keep fraction searched
+_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def _error(alpha_prune, keep_fraction, theta, policy):
+    return solve(alpha_prune, keep_fraction, theta, policy).error
+
+
+def _search_error(alpha_prune, keep_fraction, theta, policy):
+    """Error for the searches: a point where the solver cannot certify a
+    maximum (only far from any optimum, e.g. f ~ 1e-6 at theta = 10) counts
+    as +inf; the optimum itself is re-solved strictly by the caller."""
+    err = solve(alpha_prune, keep_fraction, theta, policy, strict=False).error
+    return np.where(np.isnan(err), np.inf, err)
+
+
+def _minimise(fun, lo, hi, grid=13, iters=44):
+    """Vectorized minimisation of ``fun(x)`` on ``[lo, hi]`` (arrays).
+
+    A grid scan finds the best cell, then golden-section search refines it
+    to ~1e-9 of the interval.  Returns ``(x, fun(x))``.
+    """
+    lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
+    xs = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, grid)
+    vals = fun(xs)
+    i = np.argmin(vals, axis=-1)
+    take = lambda j: np.take_along_axis(xs, np.clip(j, 0, grid - 1)[..., None], -1)[..., 0]  # noqa: E731
+    a, b = take(i - 1), take(i + 1)
+    best_x, best_v = take(i), np.take_along_axis(vals, i[..., None], -1)[..., 0]
+    c = b - _GOLDEN * (b - a)
+    d = a + _GOLDEN * (b - a)
+    fc, fd = fun(c), fun(d)
+    for _ in range(iters):
+        left = fc < fd
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        new_c, new_d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
+        x_new = np.where(left, new_c, new_d)
+        f_new = fun(x_new)
+        fd, fc = np.where(left, fc, f_new), np.where(left, f_new, fd)
+        c, d = np.where(left, x_new, d), np.where(left, c, x_new)
+    x = np.where(fc < fd, c, d)
+    v = np.minimum(fc, fd)
+    better = best_v < v
+    return np.where(better, best_x, x), np.where(better, best_v, v)
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """The Pareto frontier: the lowest error for each kept-set size.
+
+    Attributes
+    ----------
+    alpha_prune : kept examples per dimension.
+    keep_fraction : the best keep fraction ``f*`` at each ``alpha_prune``.
+    alpha_tot : the pool this draws from, ``alpha_prune / f*``.
+    error : the frontier error.
+    random_error : the power law of random pruning (no pruning) at ``alpha_prune``.
+    pool_limited : True where ``f*`` sits at the smallest fraction the largest
+        pool allows: a bigger pool would lower the error further.
+    """
+
+    alpha_prune: np.ndarray
+    keep_fraction: np.ndarray
+    alpha_tot: np.ndarray
+    error: np.ndarray
+    random_error: np.ndarray
+    pool_limited: np.ndarray
+    theta: float
+    policy: str
+    max_pool: float | None
+
+
+def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
+    """Lowest test error reachable with ``alpha_prune`` kept examples per dimension.
+
+    For each ``alpha_prune`` the keep fraction is optimised continuously (in
+    ``log f``, down to ``alpha_prune / max_pool`` or 1e-10).
+
+    Parameters
+    ----------
+    alpha_prune : float or 1-D array, in (0, 1e12].
+    theta : float
+        Metric quality, degrees in [0, 90].
+    policy : {"hard", "easy"}
+    max_pool : float, optional
+        Largest pool ``alpha_tot`` available.  With a perfect metric
+        (``theta = 0``, keep hard) the error keeps falling as the pool grows,
+        so the frontier is set by the pool: ``max_pool`` is then required.
+
+    Returns
+    -------
+    Frontier
+
+    Examples
+    --------
+    >>> fr = pareto_frontier([3.0, 6.0], max_pool=1e4)
+    >>> bool(fr.pool_limited.all()), bool((fr.error < fr.random_error).all())
+    (True, True)
+    """
+    th = float(_checks.theta(theta))
+    policy = _checks.policy(policy, ("hard", "easy"))
+    a = np.atleast_1d(_checks.positive("alpha_prune", alpha_prune, upper=ALPHA_MAX)).ravel()
+    if max_pool is None:
+        if th == 0 and policy == "hard":
+            raise ValueError(
+                "max_pool is required for theta=0 with policy='hard': with a perfect metric the "
+                "error keeps falling as the pool grows, so the frontier is set by the largest pool"
+            )
+        f_lo = np.full_like(a, F_FLOOR)
+    else:
+        pool = float(_checks.positive("max_pool", max_pool, upper=ALPHA_MAX / F_FLOOR))
+        if np.any(a > pool):
+            raise ValueError(f"alpha_prune must not exceed max_pool={pool:g}")
+        f_lo = np.maximum(a / pool, F_FLOOR)
+    lo, hi = np.log(f_lo), np.zeros_like(a)
+
+    def fun(logf):
+        return _search_error(a.reshape(a.shape + (1,) * (logf.ndim - 1)), np.exp(logf), th, policy)
+
+    logf, _ = _minimise(fun, lo, hi)
+    f = np.exp(logf)
+    err = _error(a, f, th, policy)
+    limited = (logf - lo) < 1e-6 * np.maximum(1.0, -lo)
+    return Frontier(
+        alpha_prune=a,
+        keep_fraction=f,
+        alpha_tot=a / f,
+        error=err,
+        random_error=_error(a, 1.0, 0.0, "random"),
+        pool_limited=limited & (max_pool is not None),
+        theta=th,
+        policy=policy,
+        max_pool=None if max_pool is None else float(max_pool),
+    )
+
+
+def _smallest_within(at, th, policy, limit, f_start):
+    """Smallest ``f <= f_start`` such that every keep fraction in
+    ``[f, f_start]`` has error ``<= limit`` (grid scan, then bisection)."""
+    grid = np.geomspace(max(F_FLOOR, 1e-3 / at), f_start, 49)
+    ok = _search_error(at * grid, grid, th, policy) <= limit
+    broken = np.flatnonzero(~ok)
+    first = broken[-1] + 1 if broken.size else 0
+    if first >= grid.size:
+        return float(f_start)
+    if first == 0:
+        return float(grid[0])
+    lo, hi = np.log(grid[first - 1]), np.log(grid[first])
+    for _ in range(40):  # bisection on the boundary, in log f
+        mid = 0.5 * (lo + hi)
+        if _search_error(at * np.exp(mid), np.exp(mid), th, policy) <= limit:
+            hi = mid
+        else:
+            lo = mid
+    return float(np.exp(hi))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The best way to prune a fixed pool.
+
+    Attributes
+    ----------
+    alpha_tot, theta : the inputs.
+    policy : "hard" or "easy".
+    keep_fraction : the smallest f whose error is within ``rtol`` of the
+        lowest error any f and policy reach (the minimum is often flat).
+    best_range : ``(f_low, f_high)``, the keep fractions around the minimum
+        that are within ``rtol`` of it.
+    error : the error at ``keep_fraction``.
+    min_error : the lowest error over f and policy.
+    full_error : the error of training on the whole pool (f = 1).
+    """
+
+    alpha_tot: float
+    theta: float
+    policy: str
+    keep_fraction: float
+    best_range: tuple
+    error: float
+    min_error: float
+    full_error: float
+
+
+def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
+    """Best policy and keep fraction for a fixed pool of ``alpha_tot * N`` examples.
+
+    The error is minimised over ``f`` and the policy.  The minimum is often
+    flat (with a perfect metric keep-hard matches the whole pool far below
+    f = 1), so the answer is the smallest f within ``rtol`` of the minimum:
+    the cheapest training set that is as good as the best.  With little data
+    keep-easy beats the whole pool (``min_error < full_error``).
+
+    Parameters
+    ----------
+    alpha_tot : float, in (0, 1e12].
+    theta : float, degrees in [0, 90].
+    rtol : float, in (0, 1)
+        Relative error difference that counts as a tie (default 0.1%).  Without
+        it, tiny real gains (keep-easy at f = 0.997 of a pool of 500 is better
+        by 3e-6) would decide the answer.
+
+    Examples
+    --------
+    >>> ch = optimal_keep_fraction(5.0)
+    >>> ch.policy, bool(ch.min_error < ch.full_error)
+    ('easy', True)
+    """
+    at = float(_checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    th = float(_checks.theta(theta))
+    tol = float(_checks.fraction_in("rtol", rtol, 0.0, 1.0))
+    lo = np.log(max(F_FLOOR, 1e-3 / at))
+    best = {}
+    for policy in ("hard", "easy"):
+
+        def fun(logf, policy=policy):
+            f = np.exp(logf)
+            return _search_error(at * f, f, th, policy)
+
+        logf, _ = _minimise(fun, np.array([lo]), np.array([0.0]))
+        f = float(np.exp(logf[0]))
+        best[policy] = (f, float(_error(at * f, f, th, policy)))
+    full = float(_error(at, 1.0, 0.0, "random"))
+    min_error = min(full, *(e for _, e in best.values()))
+    limit = min_error * (1.0 + tol)
+    choices = {}
+    for policy, (f, e) in best.items():
+        f_top = 1.0 if full <= limit else f
+        if min(e, full) <= limit:
+            choices[policy] = _smallest_within(at, th, policy, limit, f_top)
+    policy = min(choices, key=choices.get)
+    f = choices[policy]
+    f_high = 1.0 if full <= limit else best[policy][0]
+    return Choice(
+        alpha_tot=at,
+        theta=th,
+        policy=policy,
+        keep_fraction=f,
+        best_range=(f, f_high),
+        error=float(_error(at * f, f, th, policy)),
+        min_error=min_error,
+        full_error=full,
+    )
+
+
+@dataclass(frozen=True)
+class Lossless:
+    """How much of a pool can be pruned without hurting the model.
+
+    Attributes
+    ----------
+    alpha_tot, theta, tolerance : the inputs.
+    policy : the policy that allows the smallest lossless keep fraction.
+    keep_fraction : the smallest f whose error is within ``tolerance``
+        (relative) of training on the whole pool.
+    lossless_range : ``(f_low, 1.0)``: every f in it is lossless.
+    error : the error at ``keep_fraction``.
+    full_error : the error of the whole pool.
+    by_policy : {policy: smallest lossless f}.
+    """
+
+    alpha_tot: float
+    theta: float
+    tolerance: float
+    policy: str
+    keep_fraction: float
+    lossless_range: tuple
+    error: float
+    full_error: float
+    by_policy: dict
+
+
+def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
+    """Smallest keep fraction whose error is within ``tolerance`` of the full pool.
+
+    This answers "how much of my data can I prune without hurting the
+    model?".  Every f between the answer and 1 is lossless too.
+
+    Parameters
+    ----------
+    alpha_tot : float
+        Pool size per dimension, in (0, 1e12].
+    theta : float
+        Metric quality in degrees, [0, 90].
+    tolerance : float
+        Allowed relative increase of the error, in (0, 1).
+
+    Returns
+    -------
+    Lossless
+
+    Examples
+    --------
+    >>> ll = lossless_keep_fraction(1000.0)
+    >>> ll.policy, bool(ll.keep_fraction < 0.01)
+    ('hard', True)
+    """
+    at = float(_checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    th = float(_checks.theta(theta))
+    tol = float(_checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
+    full = float(_error(at, 1.0, 0.0, "random"))
+    limit = (1.0 + tol) * full
+    by = {policy: _smallest_within(at, th, policy, limit, 1.0) for policy in ("hard", "easy")}
+    policy = min(by, key=by.get)
+    f = by[policy]
+    return Lossless(
+        alpha_tot=at,
+        theta=th,
+        tolerance=tol,
+        policy=policy,
+        keep_fraction=f,
+        lossless_range=(f, 1.0),
+        error=float(_error(at * f, f, th, policy)),
+        full_error=full,
+        by_policy=by,
+    )
+
+
+def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
+    """Budget view: the smallest kept set ``alpha_prune`` whose frontier error
+    reaches ``target_error`` (given the largest pool ``max_pool``).
+
+    Returns ``(alpha_prune, keep_fraction)``; raises ValueError if the target
+    cannot be reached for alpha_prune <= ``max_pool`` (or 1e4 without a pool).
+
+    Examples
+    --------
+    A perfect metric and a pool of 1e4 N need only about 2N kept examples
+    (just above capacity) for an error of 1e-3:
+
+    >>> a, f = kept_size_for_error(1e-3, max_pool=1e4)
+    >>> bool(2.0 < a < 2.1)
+    True
+    """
+    target = float(_checks.fraction_in("target_error", target_error, 0.0, 0.5))
+    upper = float(max_pool) if max_pool is not None else 1e4
+
+    def frontier_error(a):
+        fr = pareto_frontier([a], theta, policy, max_pool)
+        return float(fr.error[0]), float(fr.keep_fraction[0])
+
+    if frontier_error(upper)[0] > target:
+        raise ValueError(
+            f"target_error={target:g} is not reachable with alpha_prune <= {upper:g} "
+            f"(theta={theta}, policy={policy}, max_pool={max_pool})"
+        )
+    lo, hi = np.log(0.01), np.log(upper)
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        if frontier_error(np.exp(mid))[0] <= target:
+            hi = mid
+        else:
+            lo = mid
+    a = float(np.exp(hi))
+    return a, frontier_error(a)[1]
+
+
+def best_policy(alpha_tot, keep_fraction, theta=0.0):
+    """The easy/hard crossover: which policy gives the lower error at each
+    ``(alpha_tot, keep_fraction)``.
+
+    Returns ``(policy, hard_error, easy_error)`` with ``policy`` an array of
+    "hard"/"easy".
+
+    Examples
+    --------
+    >>> p, _, _ = best_policy([2.0, 200.0], 0.3)
+    >>> p.tolist()
+    ['easy', 'hard']
+    """
+    at = _checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX)
+    f = _checks.keep_fraction(keep_fraction)
+    hard = solve(at * f, f, theta, "hard").error
+    easy = solve(at * f, f, theta, "easy").error
+    return np.where(easy < hard, "easy", "hard"), hard, easy

@@ -47,6 +47,10 @@ _TAIL = 110.0
 _GRADING = np.array([-13.0, -5.0, -1.5, 0.0, 1.5, 5.0, 13.0])
 # The zeta truncation is clipped here: phi(40) underflows to exactly 0.
 _ZMAX = 40.0
+# Below this s / sqrt(d^2 + s^2) the zeta average is done by quadrature.
+_Q_SWITCH = 0.3
+_ZSPAN = 12.0
+_ZETA_RULE = np.polynomial.legendre.leggauss(16)
 
 
 @dataclass(frozen=True)
@@ -220,8 +224,59 @@ def _kernel(K, d, s, z0, order):
         out["Q_KV"] = ph / s
         out["Q_VV"] = -0.5 * h * ph / (s * s)
         return out
+    near = (s / np.hypot(d, s) < _Q_SWITCH)[..., 0]  # per problem (row)
+    parts = [(rows, fn) for rows, fn in ((near, _conditional_moments), (~near, _orthant_moments)) if rows.any()]
+    if len(parts) == 1:
+        out = parts[0][1](K, d, s, z0, order)
+    else:
+        out = {}
+        for rows, fn in parts:
+            for key, val in fn(K[rows], d[rows], s[rows], z0[rows], order).items():
+                out.setdefault(key, np.empty(K.shape))[rows] = val
+    if order == 0:
+        return out
+    pz = pdf(z0)
+    a0 = (K - d * z0) / s
+    Pa0, pa0 = cdf(a0), pdf(a0)
+    out["Q_V"] = 0.5 * out["Q_KK"]
+    out["Q_C"] = 2.0 * pz * s * g1(a0)
+    out["Q_KC"] = 2.0 * pz * Pa0
+    out["Q_VC"] = pz * pa0 / s
+    out["Q_CC"] = 2.0 * pz * (z0 * Pa0 + (d / s) * pa0)
+    return out
+
+
+def _conditional_moments(K, d, s, z0, order):
+    """The same moments by conditioning on zeta: a 1-D Gaussian average of
+    univariate terms, all positive.  Used where ``s << |d|``: there the
+    orthant form subtracts O(1) terms to get O(s^2) ones and rounding would
+    swamp the result."""
+    width = s / np.abs(d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kink = K / d
+    lo = np.clip(z0, -_ZSPAN, _ZSPAN)
+    hi = np.full_like(lo, _ZSPAN)
+    zeta, w = _panel_nodes(lo, hi, [(kink, width), (z0, width), (np.zeros_like(lo), np.ones_like(lo))], _ZETA_RULE)
+    w = w * pdf(zeta)
+    a = (K[..., None] - d[..., None] * zeta) / s[..., None]
+    sd = s[..., None]
+    ph = pdf(a)
+    out = {
+        "Q": np.sum(w * sd * sd * g2(a), axis=-1),
+        "Q_K": 2.0 * np.sum(w * sd * g1(a), axis=-1),
+        "Q_KK": 2.0 * np.sum(w * cdf(a), axis=-1),
+    }
+    if order:
+        out["Q_KV"] = np.sum(w * ph, axis=-1) / s
+        out["Q_VV"] = -0.5 * np.sum(w * a * ph, axis=-1) / (s * s)
+    return out
+
+
+def _orthant_moments(K, d, s, z0, order):
+    """Closed-form truncated bivariate-normal moments (Owen's T)."""
     v = np.hypot(d, s)
     h, r, q = K / v, -d / v, s / v
+    out = {}
     x1 = (z0 + r * h) / q
     x2 = (-h - r * z0) / q
     P = orthant(h, -z0, r)
@@ -232,17 +287,9 @@ def _kernel(K, d, s, z0, order):
     out["Q"] = v * v * (h * h * P + 2.0 * h * M1 + M2)
     out["Q_K"] = 2.0 * v * (h * P + M1)
     out["Q_KK"] = 2.0 * P
-    if order == 0:
-        return out
-    a0 = (K - d * z0) / s
-    Pa0, pa0 = cdf(a0), pdf(a0)
-    out["Q_V"] = P
-    out["Q_C"] = 2.0 * pz * s * g1(a0)
-    out["Q_KV"] = ph * Qx1 / v
-    out["Q_VV"] = 0.5 * (-h * ph * Qx1 - ph * pdf(x1) * r / q) / (v * v)
-    out["Q_KC"] = 2.0 * pz * Pa0
-    out["Q_VC"] = pz * pa0 / s
-    out["Q_CC"] = 2.0 * pz * (z0 * Pa0 + (d / s) * pa0)
+    if order:
+        out["Q_KV"] = ph * Qx1 / v
+        out["Q_VV"] = 0.5 * (-h * ph * Qx1 - ph * pdf(x1) * r / q) / (v * v)
     return out
 
 
@@ -400,6 +447,7 @@ def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
     active = np.ones(shape, dtype=bool)
     converged = np.zeros(shape, dtype=bool)
     iterations = np.zeros(shape, dtype=int)
+    previous = np.full(shape, np.inf)
     for _ in range(maxiter):
         idx = np.flatnonzero(active)
         sub = prob.take(active)
@@ -409,7 +457,13 @@ def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
         # Converged: the Newton step is below tol, or the line search could not
         # improve kappa and the step left is at the level of rounding noise.
         size = np.max(np.abs(step), axis=-1)
-        done = (accepted & (size < tol)) | (~accepted & (size < 1e-7))
+        # Two successive steps below (1e-9 in log phi, 1e-7 in psi) mean the
+        # Newton steps are at the rounding noise of the derivatives: phi, and
+        # so the error, is then known to ~1e-9 relative (psi is flatter).
+        noise = np.max(np.abs(step) / np.array([1e-9, 1e-7]), axis=-1)
+        at_noise = (noise < 1.0) & (previous[idx] < 1.0)
+        previous[idx] = noise
+        done = (accepted & ((size < tol) | at_noise)) | (~accepted & (size < 1e-7))
         converged[idx[done]] = True
         # a failed line search far from a maximum ends the point, not converged
         active[idx[done | ~accepted]] = False

@@ -173,7 +173,7 @@ def test_error(alpha_prune, keep_fraction, theta=0.0, policy="hard"):
     --------
     >>> round(float(test_error(10.0, 1.0)), 4)
     0.0492
-    >>> abs(test_error(3.0, 0.5, policy="random") - test_error(1.5, 1.0)) < 1e-14
+    >>> abs(test_error(3.0, 0.5, policy="random") - test_error(3.0, 1.0)) < 1e-14
     True
     """
     err = solve(alpha_prune, keep_fraction, theta, policy).error

@@ -246,11 +246,14 @@ def _kernel(K, d, s, z0, order):
     return out
 
 
-def _conditional_moments(K, d, s, z0, order):
+def _conditional_moments(K, d, s, z0, order, rows=16):
     """The same moments by conditioning on zeta: a 1-D Gaussian average of
     univariate terms, all positive.  Used where ``s << |d|``: there the
     orthant form subtracts O(1) terms to get O(s^2) ones and rounding would
-    swamp the result."""
+    swamp the result.  Done ``rows`` problems at a time to bound memory."""
+    if K.shape[0] > rows:
+        parts = [_conditional_moments(K[i : i + rows], d[i : i + rows], s[i : i + rows], z0[i : i + rows], order) for i in range(0, K.shape[0], rows)]
+        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     width = s / np.abs(d)
     with np.errstate(divide="ignore", invalid="ignore"):
         kink = K / d

@@ -10,6 +10,7 @@ from . import _checks
 from ._saddle import Problem, Quadrature, kept_interval, maximise
 
 ALPHA_MAX = 1e12
+_CHUNK = 1024  # points solved together: bounds memory (nodes x points)
 
 
 class ConvergenceError(RuntimeError):
@@ -106,9 +107,10 @@ def solve(alpha_prune, keep_fraction, theta=0.0, policy="hard", *, strict=True, 
         sel = (th_eff == 0) if planar else (th_eff > 0)
         if not sel.any():
             continue
-        sp = _solve_group(a[sel], f_eff[sel], th_eff[sel], kept_policy, planar, rule)
-        for k in ("phi", "R", "rho", "kappa", "converged", "iterations"):
-            out[k][sel] = getattr(sp, k)
+        for chunk in np.array_split(np.flatnonzero(sel), -(-sel.sum() // _CHUNK)):
+            sp = _solve_group(a[chunk], f_eff[chunk], th_eff[chunk], kept_policy, planar, rule)
+            for k in ("phi", "R", "rho", "kappa", "converged", "iterations"):
+                out[k][chunk] = getattr(sp, k)
     error = np.where(out["converged"], out["phi"] / np.pi, np.nan)
     if strict and not out["converged"].all():
         bad = ~out["converged"]
@@ -139,25 +141,28 @@ def _solve_group(alpha, f, theta_deg, policy, planar, rule):
     rad = np.deg2rad(theta_deg)
     prob = Problem(alpha, f, lo, hi, np.cos(rad), np.sin(rad), planar, rule)
     alpha_tot = alpha / f
-    # Start near the no-pruning error of the whole pool (theta = 0) or of the
-    # kept set (theta > 0, where a poor metric keeps the error high).  For
-    # theta > 0 a second start from a poor student guards against a local
-    # maximum: the larger margin is the max-margin student.  Further starts
-    # are spent only on points that have not converged.
-    first = np.pi * 0.5 / (1.0 + (alpha_tot if planar else alpha))
-    starts = [first] if planar else [first, np.full_like(alpha, np.pi / 4)]
-    rescue = [np.pi * 0.5 / (1.0 + alpha), np.full_like(alpha, np.pi / 8), np.full_like(alpha, np.pi / 3)]
+    # The max-margin problem is a convex QP, so kappa(phi, psi) has one
+    # maximum: one start suffices.  It starts near the no-pruning error of
+    # the whole pool (theta = 0) or of the kept set (theta > 0, where a poor
+    # metric keeps the error high).  Other starts are spent only on points
+    # that did not converge.
+    starts = [
+        np.pi * 0.5 / (1.0 + (alpha_tot if planar else alpha)),
+        np.pi * 0.5 / (1.0 + alpha),
+        np.full_like(alpha, np.pi / 8),
+        np.full_like(alpha, np.pi / 3),
+    ]
     best = None
-    for i, phi0 in enumerate(starts + rescue):
-        todo = np.ones(alpha.shape, bool) if (best is None or i < len(starts)) else ~best.converged
+    for i, phi0 in enumerate(starts):
+        todo = np.ones(alpha.shape, bool) if best is None else ~best.converged
         if not todo.any():
             break
-        sp = maximise(prob.take(todo), phi0[todo], psi0=np.full(todo.sum(), np.pi / 2 - 0.05 * (i >= len(starts))))
+        sp = maximise(prob.take(todo), phi0[todo], psi0=np.full(todo.sum(), np.pi / 2 - 0.05 * (i > 0)))
         if best is None:
             best = sp
             continue
         idx = np.flatnonzero(todo)
-        better = sp.converged & (~best.converged[idx] | (sp.kappa > best.kappa[idx]))
+        better = sp.converged
         for k in vars(best):
             getattr(best, k)[idx[better]] = getattr(sp, k)[better]
     return best

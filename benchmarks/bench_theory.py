@@ -35,13 +35,17 @@ def baseline_theta0(alpha, f, policy="hard"):
 
     def F(R, kappa):
         s = np.sqrt(1 - R * R)
-        val = integrate.quad(lambda u: 2 * _pdf(u) / f * _G(kappa - R * u, s), lo, hi, points=[min(max(kappa / R, lo), hi)], limit=200)[0]
+        val = integrate.quad(
+            lambda u: 2 * _pdf(u) / f * _G(kappa - R * u, s), lo, hi, points=[min(max(kappa / R, lo), hi)], limit=200
+        )[0]
         return s * s - alpha * val
 
     def kappa_of(R):
         return optimize.brentq(lambda k: F(R, k), -5.0, 5.0, xtol=1e-14)
 
-    res = optimize.minimize_scalar(lambda ang: -kappa_of(np.cos(ang)), bounds=(1e-6, np.pi / 2 - 1e-6), method="bounded", options={"xatol": 1e-10})
+    res = optimize.minimize_scalar(
+        lambda ang: -kappa_of(np.cos(ang)), bounds=(1e-6, np.pi / 2 - 1e-6), method="bounded", options={"xatol": 1e-10}
+    )
     return res.x / np.pi
 
 
@@ -68,7 +72,9 @@ def baseline_theta(alpha, f, theta_deg, policy="hard"):
         R, q = np.cos(ang), np.sin(ang) * np.cos(psi)
         return -optimize.brentq(lambda k: F(R, q, k), -5.0, 5.0, xtol=1e-12)
 
-    res = optimize.minimize(neg_kappa, x0=[0.5, np.pi / 2], method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12})
+    res = optimize.minimize(
+        neg_kappa, x0=[0.5, np.pi / 2], method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-12}
+    )
     return res.x[0] / np.pi
 
 
@@ -91,17 +97,23 @@ def main():
     ours, ours_t = timed(theory.test_error, a, f)
     worst = np.max(np.abs(ours / np.array(base) - 1))
     print(f"  {len(a)} points, alpha_prune in [2.2, 50], f in [1e-3, 1]; largest relative difference {worst:.1e}")
-    print(f"  per point: scipy {base_t / len(a) * 1e3:.1f} ms, ours (vectorized) {ours_t / len(a) * 1e3:.2f} ms -> speed-up {base_t / ours_t:.0f}x")
+    print(
+        f"  per point: scipy {base_t / len(a) * 1e3:.1f} ms, ours (vectorized) {ours_t / len(a) * 1e3:.2f} ms -> speed-up {base_t / ours_t:.0f}x"
+    )
 
     print("== theta = 10 deg: one point ==")
     eb, tb = timed(baseline_theta, 3.0, 0.3, 10.0)
     eo, to = timed(theory.test_error, 3.0, 0.3, 10.0)
-    print(f"  scipy {eb:.8f} ({tb:.1f}s)  ours {eo:.8f} ({to:.3f}s)  rel diff {abs(eo / eb - 1):.1e}  speed-up {tb / to:.0f}x")
+    print(
+        f"  scipy {eb:.8f} ({tb:.1f}s)  ours {eo:.8f} ({to:.3f}s)  rel diff {abs(eo / eb - 1):.1e}  speed-up {tb / to:.0f}x"
+    )
 
     n = 100 if "--full-map" in sys.argv else 20
     A, Fr = np.meshgrid(np.geomspace(0.5, 50, n), np.geomspace(1e-3, 1, n))
     res, tm = timed(lambda: theory.solve(A, Fr, 10.0, "hard", strict=False))
-    print(f"== {n}x{n} (alpha, f) map at theta = 10 deg: {tm:.1f} s ({tm / n**2 * 1e3:.1f} ms/point), converged {res.converged.mean():.1%}")
+    print(
+        f"== {n}x{n} (alpha, f) map at theta = 10 deg: {tm:.1f} s ({tm / n**2 * 1e3:.1f} ms/point), converged {res.converged.mean():.1%}"
+    )
     print("   target: 100x100 in under 10 s")
 
 

@@ -1,6 +1,6 @@
 """The paper's theory figure, drawn from the replica theory.
 
-Regenerate with ``prunescale theory figure`` (or ``python -m figures.theory_figure``).
+Regenerate with ``prunescale theory figure`` (add ``--recompute`` to solve again).
 The numbers are computed once and kept in ``figures/data/theory_figure.json``;
 drawing reuses them unless ``--recompute`` is given.
 
@@ -8,9 +8,12 @@ Panels
   A  error vs alpha_prune at fixed keep fraction f, keep hard (solid) and
      keep easy (dashed), perfect metric; the random power law and the
      frontier for a pool of at most ``MAX_POOL``.
-  B  the easy/hard crossover in the (alpha_tot, f) plane.
-  C  the frontier for theta = 0, 10, 20, 30 degrees against the power law.
-  D  the frontier's keep fraction f* against the pool it prunes, alpha_tot.
+  B  error vs keep fraction at fixed pool alpha_tot (the paper's other view).
+  C  the easy/hard crossover in the (alpha_tot, f) plane.
+  D  the frontier for theta = 0, 10, 20, 30 degrees against the power law.
+  E  the frontier's keep fraction f* against the pool it prunes, alpha_tot.
+  F  the scale-invariant excess c(alpha_prune) of keep-hard pruning (sympy
+     limit and the solver at f = 1e-9), diverging at the capacity 2.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import theory
 DATA = Path(__file__).parent / "data" / "theory_figure.json"
 MAX_POOL = 1e3
 FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.1]
+POOLS = [2.0, 5.0, 20.0, 100.0, 1000.0]
 THETAS = [0.0, 10.0, 20.0, 30.0]
 
 
@@ -39,18 +43,38 @@ def compute(quick=False, progress=True):
     alpha = np.geomspace(0.3, 30, n)
     out = {"max_pool": MAX_POOL, "alpha_prune": alpha.tolist(), "quick": quick}
     out["fixed_f"] = {
-        policy: {str(f): theory.test_error(alpha, f, 0.0, policy).tolist() for f in FRACTIONS} for policy in ("hard", "easy")
+        policy: {str(f): theory.test_error(alpha, f, 0.0, policy).tolist() for f in FRACTIONS}
+        for policy in ("hard", "easy")
     }
     out["random"] = theory.test_error(alpha, 1.0).tolist()
+    keep = np.geomspace(1e-3, 1.0, n)
+    out["fixed_pool"] = {
+        "keep_fraction": keep.tolist(),
+        **{
+            policy: {str(p): theory.test_error(p * keep, keep, 0.0, policy).tolist() for p in POOLS}
+            for policy in ("hard", "easy")
+        },
+    }
+    c_alpha = np.geomspace(2.05, 8.0, 10 if quick else 30)
+    out["excess"] = {
+        "alpha_prune": c_alpha.tolist(),
+        "sympy": theory.hard_pruning_excess(c_alpha).tolist(),
+        "solver": (theory.test_error(c_alpha, 1e-9) / theory.test_error(c_alpha / 1e-9, 1.0)).tolist(),
+    }
     at = np.geomspace(0.5, 200, 12 if quick else 40)
     ff = np.geomspace(0.02, 1.0, 12 if quick else 40)
     _, hard, easy = theory.best_policy(at[None, :], ff[:, None])
-    out["crossover"] = {"alpha_tot": at.tolist(), "keep_fraction": ff.tolist(), "hard": hard.tolist(), "easy": easy.tolist()}
+    out["crossover"] = {
+        "alpha_tot": at.tolist(),
+        "keep_fraction": ff.tolist(),
+        "hard": hard.tolist(),
+        "easy": easy.tolist(),
+    }
     front_alpha = np.geomspace(2.2, 30, 5 if quick else 12)
     out["frontier"] = {}
     for th in tqdm(THETAS, desc="frontier per theta", disable=not progress):
         pool = MAX_POOL if th == 0 else None
-        a = front_alpha if th == 0 else np.geomspace(1.0, 30, 4 if quick else 10)
+        a = front_alpha if th == 0 else np.geomspace(1.0, 1000, 4 if quick else 10)
         fr = theory.pareto_frontier(a, th, "hard", max_pool=pool)
         out["frontier"][str(th)] = {
             "alpha_prune": fr.alpha_prune.tolist(),
@@ -85,7 +109,7 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
         record = json.loads(data_path.read_text())
 
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
-    fig, axes = plt.subplots(2, 2, figsize=(9.5, 7.8), constrained_layout=True)
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8.2), constrained_layout=True)
     a = np.array(record["alpha_prune"])
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(FRACTIONS)))
 
@@ -95,19 +119,32 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
         ax.loglog(a, record["fixed_f"]["easy"][str(f)], color=color, lw=1.2, ls="--")
     ax.loglog(a, record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
     fr0 = record["frontier"]["0.0"]
-    ax.loglog(fr0["alpha_prune"], fr0["error"], color="crimson", lw=2.2, label=f"frontier, pool <= {record['max_pool']:g}N")
-    ax.set(xlabel=r"$\alpha_{prune}$ (kept examples per dimension)", ylabel="test error", title=r"A. Perfect metric: hard (solid), easy (dashed)")
+    ax.loglog(
+        fr0["alpha_prune"], fr0["error"], color="crimson", lw=2.2, label=f"frontier, pool <= {record['max_pool']:g}N"
+    )
+    ax.set(xlabel=r"$\alpha_{prune}$ (kept examples per dimension)", ylabel="test error")
+    ax.set_title("A. Perfect metric: keep hard (solid), easy (dashed)")
     ax.legend(fontsize=7, frameon=False, loc="lower left")
 
     ax = axes[0, 1]
+    fp = record["fixed_pool"]
+    keep = np.array(fp["keep_fraction"])
+    pcolors = plt.cm.cividis(np.linspace(0, 0.9, len(POOLS)))
+    for color, p in zip(pcolors, POOLS):
+        ax.loglog(keep, fp["hard"][str(p)], color=color, lw=1.4, label=rf"$\alpha_{{tot}}$ = {p:g}")
+        ax.loglog(keep, fp["easy"][str(p)], color=color, lw=1.2, ls="--")
+    ax.set(xlabel="keep fraction f", ylabel="test error", title="B. Fixed pool: hard (solid), easy (dashed)")
+    ax.legend(fontsize=7, frameon=False)
+
+    ax = axes[0, 2]
     cr = record["crossover"]
     at, ff = np.array(cr["alpha_tot"]), np.array(cr["keep_fraction"])
     ratio = np.log10(np.array(cr["easy"]) / np.array(cr["hard"]))
     lim = np.nanmax(np.abs(ratio))
     mesh = ax.pcolormesh(at, ff, ratio, cmap="coolwarm", norm=TwoSlopeNorm(0.0, -lim, lim), shading="nearest")
-    ax.contour(at, ff, ratio, levels=[0.0], colors="k", linewidths=1.5)
+    ax.contour(at, ff[ff < 0.95], ratio[ff < 0.95], levels=[0.0], colors="k", linewidths=1.5)
     ax.set(xscale="log", yscale="log", xlabel=r"$\alpha_{tot}$ (pool per dimension)", ylabel="keep fraction f")
-    ax.set_title("B. Crossover: keep easy (blue) vs keep hard (red)")
+    ax.set_title("C. Crossover: keep easy wins (blue), keep hard (red)")
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard)")
 
     ax = axes[1, 0]
@@ -117,14 +154,37 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
         fr = record["frontier"][str(th)]
         lab = rf"$\theta$ = {th:g}$^\circ$" + (f" (pool <= {record['max_pool']:g}N)" if th == 0 else "")
         ax.loglog(fr["alpha_prune"], fr["error"], "o-", ms=3, color=color, label=lab)
-    ax.set(xlabel=r"$\alpha_{prune}$", ylabel="frontier test error", title="C. Imperfect metrics revert to a power law")
+    big = np.geomspace(30, 1000, 10)
+    ax.loglog(big, 0.5005 / big, color="k", lw=1.0, ls=":")
+    ax.set(
+        xlabel=r"$\alpha_{prune}$",
+        ylabel="frontier test error",
+        title="D. Frontier: imperfect metrics vs the power law",
+    )
     ax.legend(fontsize=7, frameon=False)
 
     ax = axes[1, 1]
     for color, th in zip(tcolors[1:], THETAS[1:]):
         fr = record["frontier"][str(th)]
         ax.loglog(fr["alpha_tot"], fr["keep_fraction"], "o-", ms=3, color=color, label=rf"$\theta$ = {th:g}$^\circ$")
-    ax.set(xlabel=r"$\alpha_{tot}$ (pool the frontier prunes)", ylabel=r"best keep fraction $f^*$", title=r"D. Optimal keep fraction $f_{opt}(\alpha_{tot})$")
+    ax.set(
+        xlabel=r"$\alpha_{tot}$ (pool the frontier prunes)",
+        ylabel=r"best keep fraction $f^*$",
+        title=r"E. Optimal keep fraction $f_{opt}(\alpha_{tot})$",
+    )
+    ax.legend(fontsize=7, frameon=False)
+
+    ax = axes[1, 2]
+    ex = record["excess"]
+    ax.semilogy(ex["alpha_prune"], np.array(ex["sympy"]) - 1, color="k", lw=1.5, label="sympy limit (f -> 0)")
+    ax.semilogy(ex["alpha_prune"], np.array(ex["solver"]) - 1, "o", ms=3, color="crimson", label="solver at f = 1e-9")
+    ax.axvline(2.0, color="gray", ls="--", lw=1)
+    ax.text(2.05, 1e-6, "capacity 2", fontsize=7, color="gray")
+    ax.set(
+        xlabel=r"$\alpha_{prune}$",
+        ylabel=r"$c(\alpha_{prune}) - 1$",
+        title="F. Keep hard, huge pool: error = c x error(whole pool)",
+    )
     ax.legend(fontsize=7, frameon=False)
 
     fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)

@@ -233,3 +233,26 @@ def test_same_inputs_give_identical_numbers():
     a = theory.solve([3.0, 7.0], [0.1, 0.3], 15.0, "easy")
     b = theory.solve([3.0, 7.0], [0.1, 0.3], 15.0, "easy")
     assert np.array_equal(a.error, b.error)
+
+
+@pytest.mark.parametrize("theta", [30.0, 60.0])
+def test_vanishing_hard_band_leaves_the_student_perpendicular_to_the_probe(theta):
+    # all kept examples sit on the probe's boundary: the best student is the
+    # in-plane direction perpendicular to the probe, at 90 - theta from the teacher
+    assert theory.test_error(1e4, 1e-8, theta, "hard") == pytest.approx((90 - theta) / 180, rel=1e-6)
+
+
+@pytest.mark.parametrize("theta", [10.0, 20.0])
+def test_vanishing_easy_tail_aligns_the_student_with_the_probe(theta):
+    # far out along the probe (|m| > 5.7 at f = 1e-8) no kept example lies across
+    # the teacher's boundary when theta is small, so nothing tells the student
+    # more than the probe does: it aligns with it
+    assert theory.test_error(1e4, 1e-8, theta, "easy") == pytest.approx(theta / 180, rel=1e-6)
+
+
+def test_large_budget_with_an_imperfect_metric_is_accurate():
+    # the regime where the student's angle is far below theta (zeta-conditioned moments)
+    a, f = np.array([1e3, 1e4]), np.array([0.03, 0.3])
+    coarse = theory.solve(a, f, 10.0, "hard", nodes=12).error
+    fine = theory.solve(a, f, 10.0, "hard", nodes=24).error
+    np.testing.assert_allclose(coarse, fine, rtol=1e-8)

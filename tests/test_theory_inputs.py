@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 import theory
 from prunescale.cli import main
 
-outside_unit = st.one_of(st.floats(max_value=0.0), st.floats(min_value=1.0, exclude_min=True), st.just(np.nan), st.just(np.inf))
-outside_angle = st.one_of(st.floats(max_value=0.0, exclude_max=True), st.floats(min_value=90.0, exclude_min=True), st.just(np.nan))
+outside_unit = st.one_of(
+    st.floats(max_value=0.0), st.floats(min_value=1.0, exclude_min=True), st.just(np.nan), st.just(np.inf)
+)
+outside_angle = st.one_of(
+    st.floats(max_value=0.0, exclude_max=True), st.floats(min_value=90.0, exclude_min=True), st.just(np.nan)
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -53,9 +57,21 @@ def test_messages_name_the_valid_range():
 def test_public_api_is_pinned():
     assert sorted(theory.__all__) == sorted(
         [
-            "Choice", "ConvergenceError", "Frontier", "Lossless", "TheoryResult", "best_policy",
-            "capacity_threshold", "hard_pruning_excess", "kept_size_for_error", "lossless_keep_fraction",
-            "no_pruning_coefficient", "optimal_keep_fraction", "pareto_frontier", "solve", "test_error",
+            "Choice",
+            "ConvergenceError",
+            "Frontier",
+            "Lossless",
+            "TheoryResult",
+            "best_policy",
+            "capacity_threshold",
+            "hard_pruning_excess",
+            "kept_size_for_error",
+            "lossless_keep_fraction",
+            "no_pruning_coefficient",
+            "optimal_keep_fraction",
+            "pareto_frontier",
+            "solve",
+            "test_error",
         ]
     )
 
@@ -86,8 +102,14 @@ def test_cli_frontier_and_optimal_tables(capsys):
     "args, needle",
     [
         (["theory", "error", "--alpha-prune", "2", "--keep-fraction", "1.5"], "keep_fraction must lie in (0, 1]"),
-        (["theory", "error", "--alpha-prune", "x", "--keep-fraction", "1"], "--alpha-prune must be a comma-separated list"),
-        (["theory", "error", "--alpha-prune", "2", "--keep-fraction", "0.5", "--theta", "100"], "theta (degrees) must lie in [0, 90]"),
+        (
+            ["theory", "error", "--alpha-prune", "x", "--keep-fraction", "1"],
+            "--alpha-prune must be a comma-separated list",
+        ),
+        (
+            ["theory", "error", "--alpha-prune", "2", "--keep-fraction", "0.5", "--theta", "100"],
+            "theta (degrees) must lie in [0, 90]",
+        ),
         (["theory", "frontier", "--alpha-prune", "3"], "max_pool is required"),
     ],
 )

@@ -48,9 +48,11 @@ _GRADING = np.array([-13.0, -5.0, -1.5, 0.0, 1.5, 5.0, 13.0])
 # The zeta truncation is clipped here: phi(40) underflows to exactly 0.
 _ZMAX = 40.0
 # Below this s / sqrt(d^2 + s^2) the zeta average is done by quadrature.
-_Q_SWITCH = 0.3
+_Q_SWITCH = 0.05
 _ZSPAN = 12.0
 _ZETA_RULE = np.polynomial.legendre.leggauss(16)
+_AFTER_CUT = np.array([1.5, 5.0, 13.0])  # zeta only runs above its cut
+_BULK = np.array([-6.0, -2.0, 0.0, 2.0, 6.0])
 
 
 @dataclass(frozen=True)
@@ -136,17 +138,25 @@ def geometry(ell, psi, planar):
 def _panel_nodes(lo, hi, features, rule):
     """Gauss-Legendre nodes on ``[lo, hi]`` split at graded feature points.
 
-    ``features`` is a list of ``(centre, width)`` arrays.  Returns nodes and
-    weights with a trailing node axis.
+    ``features`` is a list of ``(centre, width)`` or ``(centre, width,
+    offsets)`` arrays; cuts go at ``centre + width * offsets`` (default
+    ``_GRADING``).  Returns nodes and weights with a trailing node axis.
     """
     cuts = [lo[..., None], hi[..., None]]
-    for centre, width in features:
+    for centre, width, *offsets in features:
         width = np.where(np.isfinite(width), width, 0.0)
-        cuts.append(centre[..., None] + width[..., None] * _GRADING)
+        cuts.append(centre[..., None] + width[..., None] * (offsets[0] if offsets else _GRADING))
     cuts = np.concatenate(cuts, axis=-1)
     cuts = np.clip(np.nan_to_num(cuts, nan=0.0, posinf=np.inf, neginf=-np.inf), lo[..., None], hi[..., None])
     cuts = np.sort(cuts, axis=-1)
     a, b = cuts[..., :-1], cuts[..., 1:]
+    # Many cuts coincide after clipping: keep only as many panels as the
+    # widest row needs (zero-width panels carry no weight).
+    width = b - a
+    keep = max(int(np.max(np.sum(width > 0, axis=-1), initial=1)), 1)
+    if keep < width.shape[-1]:
+        order = np.argsort(-width, axis=-1)[..., :keep]
+        a, b = np.take_along_axis(a, order, -1), np.take_along_axis(b, order, -1)
     x, w = rule
     half = 0.5 * (b - a)
     nodes = (0.5 * (a + b))[..., None] + half[..., None] * x
@@ -174,9 +184,8 @@ class Problem:
 
     def take(self, mask):
         """The sub-batch selected by a boolean mask."""
-        pick = (lambda x: x[mask])
-        return Problem(pick(self.alpha), pick(self.f), pick(self.lo), pick(self.hi),
-                       pick(self.c), pick(self.st), self.planar, self.rule)
+        arrays = (self.alpha, self.f, self.lo, self.hi, self.c, self.st)
+        return Problem(*(x[mask] for x in arrays), self.planar, self.rule)
 
 
 def _nodes(prob, geo, kappa):
@@ -252,22 +261,27 @@ def _conditional_moments(K, d, s, z0, order, rows=16):
     orthant form subtracts O(1) terms to get O(s^2) ones and rounding would
     swamp the result.  Done ``rows`` problems at a time to bound memory."""
     if K.shape[0] > rows:
-        parts = [_conditional_moments(K[i : i + rows], d[i : i + rows], s[i : i + rows], z0[i : i + rows], order) for i in range(0, K.shape[0], rows)]
+        parts = [
+            _conditional_moments(K[i : i + rows], d[i : i + rows], s[i : i + rows], z0[i : i + rows], order)
+            for i in range(0, K.shape[0], rows)
+        ]
         return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     width = s / np.abs(d)
     with np.errstate(divide="ignore", invalid="ignore"):
         kink = K / d
     lo = np.clip(z0, -_ZSPAN, _ZSPAN)
     hi = np.full_like(lo, _ZSPAN)
-    zeta, w = _panel_nodes(lo, hi, [(kink, width), (z0, width), (np.zeros_like(lo), np.ones_like(lo))], _ZETA_RULE)
+    feats = [(kink, width), (z0, width, _AFTER_CUT), (np.zeros_like(lo), np.ones_like(lo), _BULK)]
+    zeta, w = _panel_nodes(lo, hi, feats, _ZETA_RULE)
     w = w * pdf(zeta)
     a = (K[..., None] - d[..., None] * zeta) / s[..., None]
     sd = s[..., None]
-    ph = pdf(a)
+    Pa, ph = cdf(a), pdf(a)
+    G1 = a * Pa + ph
     out = {
-        "Q": np.sum(w * sd * sd * g2(a), axis=-1),
-        "Q_K": 2.0 * np.sum(w * sd * g1(a), axis=-1),
-        "Q_KK": 2.0 * np.sum(w * cdf(a), axis=-1),
+        "Q": np.sum(w * sd * sd * (a * G1 + Pa), axis=-1),  # g2 = a g1 + Phi
+        "Q_K": 2.0 * np.sum(w * sd * G1, axis=-1),
+        "Q_KK": 2.0 * np.sum(w * Pa, axis=-1),
     }
     if order:
         out["Q_KV"] = np.sum(w * ph, axis=-1) / s
@@ -404,21 +418,26 @@ def solve_kappa(prob, ell, psi, kappa, tol=1e-14, maxiter=60):
     kappa = np.array(kappa, dtype=float, copy=True)
     scale = geometry(ell, psi, prob.planar).s
     done = np.zeros(kappa.shape, dtype=bool)
+    failed = np.zeros(kappa.shape, dtype=bool)
     last = np.full(kappa.shape, np.inf)
     for _ in range(maxiter):
         todo = ~done
         sub = prob.take(todo)
         k = kappa[todo]
         F, F_k = evaluate(sub, ell[todo], psi[todo], k, order=0)
-        step = np.nan_to_num(-F / F_k, nan=0.0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            step = -F / F_k
+        broken = ~np.isfinite(step) | ~np.isfinite(k + step)
+        step = np.where(broken, 0.0, step)
         size = np.abs(step) / (np.abs(k) + scale[todo])
         stagnant = (np.abs(F) >= last[todo]) & (size < 1e-9)
         kappa[todo] = np.where(stagnant, k, k + step)
-        done[todo] = (size <= tol) | stagnant | (F == 0)
+        done[todo] = (size <= tol) | stagnant | (F == 0) | broken
+        failed[todo] |= broken
         last[todo] = np.abs(F)
         if done.all():
             break
-    return kappa, done
+    return kappa, done & ~failed
 
 
 def initial_kappa(prob, geo):
@@ -508,7 +527,7 @@ def _line_search(prob, ell, psi, kappa, step, halvings=16):
         trial_psi = np.clip(psi[todo] + t[todo] * step[todo, 1], 1e-9, np.pi - 1e-9)
         k_try, ok_try = solve_kappa(sub, trial_ell, trial_psi, kappa[todo])
         scale = np.abs(kappa[todo]) + geometry(ell[todo], psi[todo], prob.planar).s
-        good = ok_try & (k_try - kappa[todo] >= -1e-13 * scale)
+        good = ok_try & np.isfinite(k_try) & (k_try - kappa[todo] >= -1e-13 * scale)
         idx = np.flatnonzero(todo)[good]
         ell[idx], psi[idx], kappa[idx] = trial_ell[good], trial_psi[good], k_try[good]
         accepted[idx] = True

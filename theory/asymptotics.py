@@ -92,8 +92,8 @@ def no_pruning_coefficient(digits=30):
 def scaled_hard_equations():
     """Equations of the f -> 0 keep-hard limit in ``(k, sigma)`` at ``alpha``:
 
-        alpha sigma [G3(k) - G3(k - 1/sigma)] = 1
-        alpha sigma [G1(k) - G1(k - 1/sigma)] = 1
+    alpha sigma [G3(k) - G3(k - 1/sigma)] = 1
+    alpha sigma [G1(k) - G1(k - 1/sigma)] = 1
     """
     G1, G3 = antiderivatives()
     e3 = alpha * sigma * (G3.subs(x, k) - G3.subs(x, k - 1 / sigma)) - 1

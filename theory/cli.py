@@ -16,7 +16,9 @@ app = typer.Typer(
 )
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
-THETA = typer.Option(0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric.")
+THETA = typer.Option(
+    0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric."
+)
 
 
 def floats(text: str, name: str):
@@ -45,8 +47,12 @@ def _jsonable(x):
 
 @app.command("error")
 def error_cmd(
-    alpha_prune: str = typer.Option(..., "--alpha-prune", help="Kept examples per dimension (comma list allowed), > 0."),
-    keep_fraction: str = typer.Option(..., "--keep-fraction", help="Fraction of the pool kept (comma list allowed), in (0, 1]."),
+    alpha_prune: str = typer.Option(
+        ..., "--alpha-prune", help="Kept examples per dimension (comma list allowed), > 0."
+    ),
+    keep_fraction: str = typer.Option(
+        ..., "--keep-fraction", help="Fraction of the pool kept (comma list allowed), in (0, 1]."
+    ),
     theta: float = THETA,
     policy: str = typer.Option("hard", "--policy", help="hard | easy | random."),
     as_json: bool = JSON,
@@ -73,23 +79,32 @@ def error_cmd(
                 )
             )
     lines = [f"{'alpha_prune':>12} {'f':>10} {'alpha_tot':>12} {'error':>14} {'R':>18}"]
-    lines += [f"{r['alpha_prune']:12.6g} {r['keep_fraction']:10.4g} {r['alpha_tot']:12.6g} {r['error']:14.8g} {r['R']:18.15f}" for r in rows]
+    lines += [
+        f"{r['alpha_prune']:12.6g} {r['keep_fraction']:10.4g} {r['alpha_tot']:12.6g} {r['error']:14.8g} {r['R']:18.15f}"
+        for r in rows
+    ]
     emit(rows, as_json, lines)
 
 
 @app.command("frontier")
 def frontier_cmd(
-    alpha_prune: str = typer.Option("2.5,3,4,6,10,20", "--alpha-prune", help="Comma list of kept-set sizes per dimension."),
+    alpha_prune: str = typer.Option(
+        "2.5,3,4,6,10,20", "--alpha-prune", help="Comma list of kept-set sizes per dimension."
+    ),
     theta: float = THETA,
     policy: str = typer.Option("hard", "--policy", help="hard | easy."),
-    max_pool: float = typer.Option(None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."),
+    max_pool: float = typer.Option(
+        None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."
+    ),
     as_json: bool = JSON,
 ):
     """Pareto frontier: the lowest error for each kept-set size, and the keep fraction that reaches it."""
     fr = frontier.pareto_frontier(floats(alpha_prune, "--alpha-prune"), theta, policy, max_pool)
     rows = [
         dict(alpha_prune=a, keep_fraction=f, alpha_tot=t, error=e, random_error=r, pool_limited=bool(p))
-        for a, f, t, e, r, p in zip(fr.alpha_prune, fr.keep_fraction, fr.alpha_tot, fr.error, fr.random_error, fr.pool_limited)
+        for a, f, t, e, r, p in zip(
+            fr.alpha_prune, fr.keep_fraction, fr.alpha_tot, fr.error, fr.random_error, fr.pool_limited
+        )
     ]
     record = dict(theta=theta, policy=policy, max_pool=max_pool, frontier=rows)
     lines = [f"{'alpha_prune':>12} {'best f':>12} {'alpha_tot':>12} {'error':>12} {'random':>12}  pool-limited"]
@@ -104,7 +119,9 @@ def frontier_cmd(
 def optimal_cmd(
     alpha_tot: float = typer.Option(..., "--alpha-tot", help="Pool size per dimension, > 0."),
     theta: float = THETA,
-    tolerance: float = typer.Option(0.01, "--tolerance", help="Relative error increase that counts as lossless, in (0, 1)."),
+    tolerance: float = typer.Option(
+        0.01, "--tolerance", help="Relative error increase that counts as lossless, in (0, 1)."
+    ),
     as_json: bool = JSON,
 ):
     """Best policy and keep fraction for a fixed pool, and how much of it can be pruned without loss."""
@@ -115,7 +132,13 @@ def optimal_cmd(
         theta=theta,
         optimal=dict(policy=ch.policy, keep_fraction=ch.keep_fraction, error=ch.error, best_range=ch.best_range),
         full_error=ch.full_error,
-        lossless=dict(policy=ll.policy, keep_fraction=ll.keep_fraction, error=ll.error, tolerance=tolerance, by_policy=ll.by_policy),
+        lossless=dict(
+            policy=ll.policy,
+            keep_fraction=ll.keep_fraction,
+            error=ll.error,
+            tolerance=tolerance,
+            by_policy=ll.by_policy,
+        ),
     )
     lines = [
         f"pool alpha_tot = {alpha_tot:g}, metric angle theta = {theta:g} deg",
@@ -131,13 +154,29 @@ def budget_cmd(
     target_error: float = typer.Option(..., "--target-error", help="Test error to reach, in (0, 0.5)."),
     theta: float = THETA,
     policy: str = typer.Option("hard", "--policy", help="hard | easy."),
-    max_pool: float = typer.Option(None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."),
+    max_pool: float = typer.Option(
+        None, "--max-pool", help="Largest pool alpha_tot available (required for theta=0, hard)."
+    ),
     as_json: bool = JSON,
 ):
     """Smallest kept set (examples per dimension) that reaches a target error."""
     a, f = frontier.kept_size_for_error(target_error, theta, policy, max_pool)
-    record = dict(target_error=target_error, theta=theta, policy=policy, max_pool=max_pool, alpha_prune=a, keep_fraction=f, alpha_tot=a / f)
-    emit(record, as_json, [f"keep alpha_prune = {a:.4g} per dimension (f = {f:.4g} of a pool of {a / f:.4g}) to reach error {target_error:g}"])
+    record = dict(
+        target_error=target_error,
+        theta=theta,
+        policy=policy,
+        max_pool=max_pool,
+        alpha_prune=a,
+        keep_fraction=f,
+        alpha_tot=a / f,
+    )
+    emit(
+        record,
+        as_json,
+        [
+            f"keep alpha_prune = {a:.4g} per dimension (f = {f:.4g} of a pool of {a / f:.4g}) to reach error {target_error:g}"
+        ],
+    )
 
 
 @app.command("asymptotics")
@@ -160,10 +199,13 @@ def asymptotics_cmd(as_json: bool = JSON):
 @app.command("figure")
 def figure_cmd(
     out: Path = typer.Option(Path("figures/theory.png"), "--out", help="PNG to write (a PDF is written beside it)."),
-    quick: bool = typer.Option(False, "--quick", help="Coarser grids, for a fast preview."),
+    recompute: bool = typer.Option(
+        False, "--recompute", help="Solve everything again instead of drawing the stored numbers."
+    ),
+    quick: bool = typer.Option(False, "--quick", help="With --recompute: coarser grids, for a fast preview."),
 ):
     """Draw the paper's theory figure (error curves, frontier, crossover map, imperfect metric)."""
     from figures.theory_figure import draw
 
-    path = draw(out, quick=quick)
+    path = draw(out, quick=quick, recompute=recompute)
     typer.echo(f"wrote {path}")

@@ -30,29 +30,47 @@ def _search_error(alpha_prune, keep_fraction, theta, policy):
     return np.where(np.isnan(err), np.inf, err)
 
 
-def _minimise(fun, lo, hi, grid=13, iters=44):
-    """Vectorized minimisation of ``fun(x)`` on ``[lo, hi]`` (arrays).
+def _minimise(fun, lo, hi, grid=13, iters=30):
+    """Vectorized minimisation of ``fun(x, rows)`` on ``[lo, hi]`` (1-D arrays).
 
-    A grid scan finds the best cell, then golden-section search refines it
-    to ~1e-9 of the interval.  Returns ``(x, fun(x))``.
+    ``fun`` gets points ``x`` for the problems ``rows`` (an index array).  A
+    grid scan from ``hi`` down finds the best cell; a problem stops scanning
+    once its value has risen well above its best (the far end of the range
+    is the slowest to solve and is never the answer there).  Golden-section
+    search then refines the cell to ~1e-6 of the grid step.  Returns
+    ``(x, fun(x))``.
     """
     lo, hi = np.broadcast_arrays(np.asarray(lo, float), np.asarray(hi, float))
-    xs = lo[..., None] + (hi - lo)[..., None] * np.linspace(0.0, 1.0, grid)
-    vals = fun(xs)
+    n = lo.shape[0]
+    xs = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, grid)
+    vals = np.full((n, grid), np.inf)
+    active = np.ones(n, bool)
+    for j in range(grid - 1, -1, -1):
+        rows = np.flatnonzero(active)
+        if rows.size == 0:
+            break
+        vals[rows, j] = fun(xs[rows, j], rows)
+        best = np.min(vals[rows, j:], axis=-1)
+        if j < grid - 1:
+            active[rows] = ~((vals[rows, j] > 3.0 * best) & (vals[rows, j] > vals[rows, j + 1]))
     i = np.argmin(vals, axis=-1)
-    take = lambda j: np.take_along_axis(xs, np.clip(j, 0, grid - 1)[..., None], -1)[..., 0]  # noqa: E731
+    every = np.arange(n)
+
+    def take(j):
+        return xs[every, np.clip(j, 0, grid - 1)]
+
     a, b = take(i - 1), take(i + 1)
-    best_x, best_v = take(i), np.take_along_axis(vals, i[..., None], -1)[..., 0]
+    best_x, best_v = take(i), vals[every, i]
     c = b - _GOLDEN * (b - a)
     d = a + _GOLDEN * (b - a)
-    fc, fd = fun(c), fun(d)
+    fc, fd = fun(c, every), fun(d, every)
     for _ in range(iters):
         left = fc < fd
         b = np.where(left, d, b)
         a = np.where(left, a, c)
         new_c, new_d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
         x_new = np.where(left, new_c, new_d)
-        f_new = fun(x_new)
+        f_new = fun(x_new, every)
         fd, fc = np.where(left, fc, f_new), np.where(left, f_new, fd)
         c, d = np.where(left, x_new, d), np.where(left, c, x_new)
     x = np.where(fc < fd, c, d)
@@ -131,8 +149,8 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
         f_lo = np.maximum(a / pool, F_FLOOR)
     lo, hi = np.log(f_lo), np.zeros_like(a)
 
-    def fun(logf):
-        return _search_error(a.reshape(a.shape + (1,) * (logf.ndim - 1)), np.exp(logf), th, policy)
+    def fun(logf, rows):
+        return _search_error(a[rows], np.exp(logf), th, policy)
 
     logf, _ = _minimise(fun, lo, hi)
     f = np.exp(logf)
@@ -230,7 +248,7 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
     best = {}
     for policy in ("hard", "easy"):
 
-        def fun(logf, policy=policy):
+        def fun(logf, rows, policy=policy):
             f = np.exp(logf)
             return _search_error(at * f, f, th, policy)
 

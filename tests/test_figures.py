@@ -1,0 +1,22 @@
+"""The theory figure is drawn from the committed numbers, with one command."""
+
+import json
+
+from figures.theory_figure import DATA
+from prunescale.cli import main
+
+
+def test_committed_figure_data_holds_every_panel():
+    record = json.loads(DATA.read_text())
+    assert not record["quick"]
+    for key in ("fixed_f", "fixed_pool", "crossover", "frontier", "excess", "random"):
+        assert key in record
+    assert set(record["frontier"]) == {"0.0", "10.0", "20.0", "30.0"}
+
+
+def test_figure_command_draws_png_and_pdf(tmp_path, capsys):
+    out = tmp_path / "theory.png"
+    main(["theory", "figure", "--out", str(out)])
+    assert "wrote" in capsys.readouterr().out
+    assert out.stat().st_size > 50_000
+    assert out.with_suffix(".pdf").exists()

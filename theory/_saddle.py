@@ -53,6 +53,8 @@ _ZMAX = 40.0
 _Q_SWITCH = 0.05
 _ZSPAN = 12.0
 _ZETA_RULE = np.polynomial.legendre.leggauss(16)
+# Newton steps (log phi, psi) below this size skip the line search.
+_NEAR = 1e-2
 _AFTER_CUT = np.array([1.5, 5.0, 13.0])  # zeta only runs above its cut
 _BULK = np.array([-6.0, -2.0, 0.0, 2.0, 6.0])
 
@@ -463,24 +465,51 @@ class SaddlePoint:
 
 
 def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
-    """Maximise ``kappa(ell, psi)`` on ``F = 0`` by safeguarded Newton ascent."""
+    """Maximise ``kappa(ell, psi)`` on ``F = 0`` by safeguarded Newton ascent.
+
+    Far from the maximum each step is checked by a line search on exactly
+    solved ``kappa``.  Within ``_NEAR`` of it the steps are plain Newton steps
+    on ``(F, grad F) = 0`` (kappa corrected and predicted from the same
+    derivatives, no inner solve), which converge quadratically; the final
+    kappa is solved exactly.
+    """
     shape = prob.alpha.shape
     ell = np.log(np.broadcast_to(phi0, shape).astype(float))
     psi = np.full(shape, np.pi / 2) if psi0 is None else np.broadcast_to(psi0, shape).astype(float).copy()
     kappa, _ = solve_kappa(prob, ell, psi, initial_kappa(prob, geometry(ell, psi, prob.planar)))
     active = np.ones(shape, dtype=bool)
     converged = np.zeros(shape, dtype=bool)
+    on_surface = np.ones(shape, dtype=bool)  # kappa solves F = 0 exactly
     iterations = np.zeros(shape, dtype=int)
     previous = np.full(shape, np.inf)
     for _ in range(maxiter):
         idx = np.flatnonzero(active)
         sub = prob.take(active)
-        step, slope, curvature = _newton_ascent_direction(sub, ell[idx], psi[idx], kappa[idx])
-        accepted, ell[idx], psi[idx], kappa[idx] = _line_search(sub, ell[idx], psi[idx], kappa[idx], step, slope, curvature)
-        iterations[idx] += 1
-        # Converged: the Newton step is below tol, or the line search could not
-        # improve kappa and the step left is at the level of rounding noise.
+        step, slope, curvature, F, F_k = _newton_ascent_direction(sub, ell[idx], psi[idx], kappa[idx])
         size = np.max(np.abs(step), axis=-1)
+        # (a step that would leave psi's range goes through the line search)
+        near = (size < _NEAR) & (np.abs(psi[idx] + step[:, 1] - np.pi / 2) < np.pi / 2 - 1e-6)
+        accepted = np.ones(idx.shape, dtype=bool)
+        # near the maximum: one Newton step on kappa and the angles together
+        j = idx[near]
+        kappa[j] = kappa[j] - F[near] / F_k[near] + slope[near] + 0.5 * curvature[near]
+        ell[j] += step[near, 0]
+        psi[j] += step[near, 1]
+        on_surface[j] = False
+        # far from it: back onto F = 0 if needed, then a checked step
+        far = np.flatnonzero(~near)
+        if far.size:
+            j = idx[far]
+            sub_far = sub.take(~near)
+            off = ~on_surface[j]
+            if off.any():
+                kappa[j[off]], _ = solve_kappa(sub_far.take(off), ell[j[off]], psi[j[off]], kappa[j[off]])
+            ok, ell[j], psi[j], kappa[j] = _line_search(
+                sub_far, ell[j], psi[j], kappa[j], step[far], slope[far], curvature[far]
+            )
+            accepted[far] = ok
+            on_surface[j] = True
+        iterations[idx] += 1
         # Two successive steps below (1e-9 in log phi, 1e-7 in psi) mean the
         # Newton steps are at the rounding noise of the derivatives: phi, and
         # so the error, is then known to ~1e-9 relative (psi is flatter).
@@ -493,6 +522,10 @@ def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
         active[idx[done | ~accepted]] = False
         if not active.any():
             break
+    off = ~on_surface
+    if off.any():
+        kappa[off], ok = solve_kappa(prob.take(off), ell[off], psi[off], kappa[off])
+        converged[np.flatnonzero(off)[~ok]] = False
     geo = geometry(ell, psi, prob.planar)
     rho = geo.R * prob.c + geo.q * prob.st
     return SaddlePoint(geo.phi, psi, kappa, geo.R, rho, converged, iterations)
@@ -501,7 +534,7 @@ def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
 def _newton_ascent_direction(prob, ell, psi, kappa):
     """Newton step for ``max kappa(p)``, using the implicit derivatives of F = 0."""
     dim = 1 if prob.planar else 2
-    _, F_x, F_xx = evaluate(prob, ell, psi, kappa, order=2)
+    F, F_x, F_xx = evaluate(prob, ell, psi, kappa, order=2)
     F_k = F_x[..., 0]
     g = -F_x[..., 1 : 1 + dim] / F_k[..., None]
     F_pp = F_xx[..., 1 : 1 + dim, 1 : 1 + dim]
@@ -518,7 +551,7 @@ def _newton_ascent_direction(prob, ell, psi, kappa):
     curvature = np.einsum("...i,...ij,...j->...", step, H, step)
     if dim == 1:
         step = np.concatenate([step, np.zeros_like(step)], axis=-1)
-    return step, slope, curvature
+    return step, slope, curvature, F, F_k
 
 
 def _line_search(prob, ell, psi, kappa, step, slope, curvature, halvings=16):

@@ -18,20 +18,12 @@ app.add_typer(theory_app, name="theory")
 
 
 def main(argv=None):
-    """Run the CLI; bad input exits with code 2 and a one-line message."""
+    """Run the CLI.  Bad input exits with code 2 and a one-line message."""
     try:
-        app(args=argv, prog_name="prunescale", standalone_mode=False)
+        app(args=argv, prog_name="prunescale")
+    except SystemExit as exc:  # click ends every run this way; success returns
+        if exc.code not in (0, None):
+            raise
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            typer.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        raise

@@ -275,6 +275,12 @@ def _conditional_moments(K, d, s, z0, order, rows=16):
         kink = K / d
     lo = np.clip(z0, -_ZSPAN, _ZSPAN)
     hi = np.full_like(lo, _ZSPAN)
+    # W > 0 (where every integrand lives) is zeta < kink for d > 0 and
+    # zeta > kink for d < 0; 14 widths past the kink the terms are below e^-98
+    with np.errstate(invalid="ignore"):
+        beyond = kink + 14.0 * width * np.sign(d)
+    hi = np.where(d > 0, np.clip(beyond, lo, hi), hi)
+    lo = np.where(d < 0, np.clip(beyond, lo, hi), lo)
     feats = [(kink, width), (z0, width, _AFTER_CUT), (np.zeros_like(lo), np.ones_like(lo), _BULK)]
     zeta, w = _panel_nodes(lo, hi, feats, _ZETA_RULE)
     w = w * pdf(zeta)

@@ -256,3 +256,13 @@ def test_large_budget_with_an_imperfect_metric_is_accurate():
     coarse = theory.solve(a, f, 10.0, "hard", nodes=12).error
     fine = theory.solve(a, f, 10.0, "hard", nodes=24).error
     np.testing.assert_allclose(coarse, fine, rtol=1e-8)
+
+
+def test_tiny_band_of_a_huge_pool_gives_one_answer_or_a_flag():
+    # a regression: a failed line search used to certify a spurious point here
+    # (errors of 0.0038 or 0.043 instead of 4e-5)
+    errs = [float(theory.solve(1e4, 1e-3, 10.0, "hard", strict=False, nodes=n).error) for n in (16, 24)]
+    assert errs[0] == pytest.approx(errs[1], rel=1e-7)
+    assert 3.9e-5 < errs[0] < 4.1e-5
+    r = theory.solve(1e4, 1e-3, 10.0, "hard", strict=False)
+    assert not r.converged or float(r.error) == pytest.approx(errs[0], rel=1e-7)

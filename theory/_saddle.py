@@ -516,13 +516,14 @@ def maximise(prob, phi0, psi0=None, tol=1e-12, maxiter=80):
             accepted[far] = ok
             on_surface[j] = True
         iterations[idx] += 1
-        # Two successive steps below (1e-9 in log phi, 1e-7 in psi) mean the
-        # Newton steps are at the rounding noise of the derivatives: phi, and
-        # so the error, is then known to ~1e-9 relative (psi is flatter).
-        noise = np.max(np.abs(step) / np.array([1e-9, 1e-7]), axis=-1)
+        # Two successive steps below (1e-8 in log phi, 1e-6 in psi) mean the
+        # Newton steps are at the rounding noise of the derivatives (it grows
+        # with alpha / f): phi, and so the error, is then known to ~1e-8
+        # relative (psi is flatter).
+        noise = np.max(np.abs(step) / np.array([1e-8, 1e-6]), axis=-1)
         at_noise = (noise < 1.0) & (previous[idx] < 1.0)
         previous[idx] = noise
-        done = (accepted & ((size < tol) | at_noise)) | (~accepted & (size < 1e-7))
+        done = (accepted & ((size < tol) | at_noise)) | (~accepted & (noise < 1.0))
         converged[idx[done]] = True
         # a failed line search far from a maximum ends the point, not converged
         active[idx[done | ~accepted]] = False

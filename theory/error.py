@@ -162,7 +162,9 @@ def _solve_group(alpha, f, theta_deg, policy, planar, rule):
             best = sp
             continue
         idx = np.flatnonzero(todo)
-        better = sp.converged
+        # the max-margin student has the largest kappa: a start that converges
+        # to a smaller margin than another start reached found a spurious point
+        better = sp.converged & (sp.kappa >= best.kappa[idx] * (1 - 1e-9))
         for k in vars(best):
             getattr(best, k)[idx[better]] = getattr(sp, k)[better]
     return best

@@ -259,17 +259,15 @@ def _kernel(K, d, s, z0, order):
     return out
 
 
-def _conditional_moments(K, d, s, z0, order, rows=16):
+def _conditional_moments(K, d, s, z0, order, chunk=8192):
     """The same moments by conditioning on zeta: a 1-D Gaussian average of
     univariate terms, all positive.  Used where ``s << |d|``: there the
     orthant form subtracts O(1) terms to get O(s^2) ones and rounding would
-    swamp the result.  Done ``rows`` problems at a time to bound memory."""
-    if K.shape[0] > rows:
-        parts = [
-            _conditional_moments(K[i : i + rows], d[i : i + rows], s[i : i + rows], z0[i : i + rows], order)
-            for i in range(0, K.shape[0], rows)
-        ]
-        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    swamp the result.
+
+    Only (problem, node) pairs whose zeta range is not empty are integrated,
+    ``chunk`` pairs at a time (most nodes lie where W > 0 has no mass)."""
+    d, s = np.broadcast_to(d, K.shape), np.broadcast_to(s, K.shape)
     width = s / np.abs(d)
     with np.errstate(divide="ignore", invalid="ignore"):
         kink = K / d
@@ -281,21 +279,24 @@ def _conditional_moments(K, d, s, z0, order, rows=16):
         beyond = kink + 14.0 * width * np.sign(d)
     hi = np.where(d > 0, np.clip(beyond, lo, hi), hi)
     lo = np.where(d < 0, np.clip(beyond, lo, hi), lo)
-    feats = [(kink, width), (z0, width, _AFTER_CUT), (np.zeros_like(lo), np.ones_like(lo), _BULK)]
-    zeta, w = _panel_nodes(lo, hi, feats, _ZETA_RULE)
-    w = w * pdf(zeta)
-    a = (K[..., None] - d[..., None] * zeta) / s[..., None]
-    sd = s[..., None]
-    Pa, ph = cdf(a), pdf(a)
-    G1 = a * Pa + ph
-    out = {
-        "Q": np.sum(w * sd * sd * (a * G1 + Pa), axis=-1),  # g2 = a g1 + Phi
-        "Q_K": 2.0 * np.sum(w * sd * G1, axis=-1),
-        "Q_KK": 2.0 * np.sum(w * Pa, axis=-1),
-    }
-    if order:
-        out["Q_KV"] = np.sum(w * ph, axis=-1) / s
-        out["Q_VV"] = -0.5 * np.sum(w * a * ph, axis=-1) / (s * s)
+    keys = ["Q", "Q_K", "Q_KK"] + (["Q_KV", "Q_VV"] if order else [])
+    out = {key: np.zeros(K.shape) for key in keys}
+    live = np.flatnonzero(hi > lo)
+    for start in range(0, live.size, chunk):
+        i = np.unravel_index(live[start : start + chunk], K.shape)
+        feats = [(kink[i], width[i]), (z0[i], width[i], _AFTER_CUT), (np.zeros(len(i[0])), np.ones(len(i[0])), _BULK)]
+        zeta, w = _panel_nodes(lo[i], hi[i], feats, _ZETA_RULE)
+        w = w * pdf(zeta)
+        sd = s[i][:, None]
+        a = (K[i][:, None] - d[i][:, None] * zeta) / sd
+        Pa, ph = cdf(a), pdf(a)
+        G1 = a * Pa + ph
+        out["Q"][i] = np.sum(w * sd * sd * (a * G1 + Pa), axis=-1)  # g2 = a g1 + Phi
+        out["Q_K"][i] = 2.0 * np.sum(w * sd * G1, axis=-1)
+        out["Q_KK"][i] = 2.0 * np.sum(w * Pa, axis=-1)
+        if order:
+            out["Q_KV"][i] = np.sum(w * ph, axis=-1) / s[i]
+            out["Q_VV"][i] = -0.5 * np.sum(w * a * ph, axis=-1) / (s[i] * s[i])
     return out
 
 

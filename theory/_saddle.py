@@ -54,7 +54,7 @@ _Q_SWITCH = 0.05
 _ZSPAN = 12.0
 _ZETA_RULE = np.polynomial.legendre.leggauss(16)
 # Newton steps (log phi, psi) below this size skip the line search.
-_NEAR = 1e-2
+_NEAR = 0.1
 _AFTER_CUT = np.array([1.5, 5.0, 13.0])  # zeta only runs above its cut
 _BULK = np.array([-6.0, -2.0, 0.0, 2.0, 6.0])
 

@@ -44,7 +44,7 @@ _SQRT2 = np.sqrt(2.0)
 # Beyond this |m| the Gaussian weight is below exp(-55) of the kept mass.
 _TAIL = 110.0
 # Offsets (in units of a feature's width) at which panels are split.
-_GRADING = np.array([-13.0, -5.0, -1.5, 0.0, 1.5, 5.0, 13.0])
+_GRADING = np.array([-12.0, -3.0, 0.0, 3.0, 12.0])
 # The zeta truncation is clipped here: phi(40) underflows to exactly 0.
 _ZMAX = 40.0
 # Below q = s / sqrt(d^2 + s^2) = _Q_SWITCH the zeta average is done by

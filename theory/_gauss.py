@@ -39,7 +39,8 @@ def orthant(h, k, r):
     Owen's T form, exact to double precision for |r| < 1.  Arguments
     broadcast; infinite limits are not needed by the callers (they clip).
     """
-    h, k, r = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (h, k, r)))
+    h, k = np.broadcast_arrays(np.asarray(h, dtype=float), np.asarray(k, dtype=float))
+    r = np.asarray(r, dtype=float)
     q = np.sqrt(np.maximum((1.0 - r) * (1.0 + r), 0.0))
     small = 1e-300
     hs = np.where(np.abs(h) < small, small, h)
@@ -48,5 +49,6 @@ def orthant(h, k, r):
     a_k = (hs - r * ks) / (ks * q)
     # beta corrects the branch when h and k have opposite signs (Owen 1956).
     beta = np.where((h * k < 0) | ((h * k == 0) & (h + k < 0)), 0.5, 0.0)
-    out = 0.5 * (ndtr(h) + ndtr(k)) - owens_t(h, a_h) - owens_t(k, a_k) - beta
-    return np.clip(out, 0.0, np.minimum(ndtr(h), ndtr(k)))
+    Ph, Pk = ndtr(h), ndtr(k)
+    out = 0.5 * (Ph + Pk) - owens_t(h, a_h) - owens_t(k, a_k) - beta
+    return np.clip(out, 0.0, np.minimum(Ph, Pk))

@@ -266,3 +266,12 @@ def test_tiny_band_of_a_huge_pool_gives_one_answer_or_a_flag():
     assert 3.9e-5 < errs[0] < 4.1e-5
     r = theory.solve(1e4, 1e-3, 10.0, "hard", strict=False)
     assert not r.converged or float(r.error) == pytest.approx(errs[0], rel=1e-7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theta, policy", [(0.0, "hard"), (20.0, "easy")])
+def test_agrees_with_a_larger_simulation_without_finite_size_allowance(theta, policy):
+    rng = np.random.default_rng(2024)
+    errs = np.array([pruned_error(400, 3.0, 0.2, theta, policy, rng) for _ in range(32)])
+    sem = errs.std(ddof=1) / np.sqrt(errs.size)
+    assert abs(errs.mean() - theory.test_error(3.0, 0.2, theta, policy)) < 3.5 * sem + 0.03 * errs.mean()

@@ -223,19 +223,12 @@ def _kernel(K, d, s, z0, order):
     (the covariance of zeta and W); Price's theorem makes each one a lower
     truncated moment.  ``z0 = None`` means no truncation (``d`` must be 0).
     """
-    out = {}
     if z0 is None:
         h = K / s
         Ph, ph = cdf(h), pdf(h)
-        out["Q"] = s * s * g2(h)
-        out["Q_K"] = 2.0 * s * g1(h)
-        if order == 0:
-            out["Q_KK"] = 2.0 * Ph
-            return out
-        out["Q_V"] = Ph
-        out["Q_KK"] = 2.0 * Ph
-        out["Q_KV"] = ph / s
-        out["Q_VV"] = -0.5 * h * ph / (s * s)
+        out = {"Q": s * s * g2(h), "Q_K": 2.0 * s * g1(h), "Q_KK": 2.0 * Ph}
+        if order:
+            out.update(Q_V=Ph, Q_KV=ph / s, Q_VV=-0.5 * h * ph / (s * s))
         return out
     near = (s / np.hypot(d, s) < _Q_SWITCH)[..., 0]  # per problem (row)
     parts = [(rows, fn) for rows, fn in ((near, _conditional_moments), (~near, _orthant_moments)) if rows.any()]

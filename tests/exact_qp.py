@@ -7,6 +7,8 @@ Hanson reduce it to non-negative least squares, which scipy solves exactly.
 import numpy as np
 from scipy.optimize import nnls
 
+from sim import draw
+
 
 def max_margin(X, y):
     G = X * y[:, None]
@@ -21,20 +23,9 @@ def max_margin(X, y):
     return w
 
 
-def pruned_error(N, alpha_prune, keep_fraction, theta_deg, policy, rng):
-    """One finite-N draw: teacher, probe at exactly theta, prune, train, error."""
-    T = rng.normal(size=N)
-    T /= np.linalg.norm(T)
-    v = rng.normal(size=N)
-    v -= (v @ T) * T
-    v /= np.linalg.norm(v)
-    th = np.deg2rad(theta_deg)
-    probe = np.cos(th) * T + np.sin(th) * v
-    P = int(round(alpha_prune / keep_fraction * N))
-    X = rng.normal(size=(P, N))
-    y = np.sign(X @ T)
-    order = np.argsort(np.abs(X @ probe))
-    k = int(round(keep_fraction * P))
-    keep = order[:k] if policy == "hard" else order[-k:]
-    w = max_margin(X[keep], y[keep])
+def pruned_error(N, alpha_prune, keep_fraction, theta_deg, policy, seed):
+    """One finite-N draw (sim's data: teacher, probe at exactly theta, exact-count
+    pruning), trained exactly; returns the test error."""
+    X, y, T, _ = draw(seed, N, alpha_prune / keep_fraction, keep_fraction, theta_deg, policy)
+    w = max_margin(X, y)
     return np.arccos(w @ T / np.linalg.norm(w)) / np.pi

@@ -119,8 +119,7 @@ def test_theta_positive_is_a_maximum_of_an_independently_integrated_F():
     ],
 )
 def test_agrees_with_finite_N_simulation(alpha, f, theta, policy, N, seeds):
-    rng = np.random.default_rng(12345)
-    errs = np.array([pruned_error(N, alpha, f, theta, policy, rng) for _ in range(seeds)])
+    errs = np.array([pruned_error(N, alpha, f, theta, policy, seed) for seed in range(seeds)])
     mean, sem = errs.mean(), errs.std(ddof=1) / np.sqrt(seeds)
     predicted = theory.test_error(alpha, f, theta, policy)
     # within 4 standard errors plus a finite-size allowance of 8% at N = 200
@@ -271,7 +270,6 @@ def test_tiny_band_of_a_huge_pool_gives_one_answer_or_a_flag():
 @pytest.mark.slow
 @pytest.mark.parametrize("theta, policy", [(0.0, "hard"), (20.0, "easy")])
 def test_agrees_with_a_larger_simulation_without_finite_size_allowance(theta, policy):
-    rng = np.random.default_rng(2024)
-    errs = np.array([pruned_error(400, 3.0, 0.2, theta, policy, rng) for _ in range(32)])
+    errs = np.array([pruned_error(400, 3.0, 0.2, theta, policy, seed) for seed in range(32)])
     sem = errs.std(ddof=1) / np.sqrt(errs.size)
     assert abs(errs.mean() - theory.test_error(3.0, 0.2, theta, policy)) < 3.5 * sem + 0.03 * errs.mean()

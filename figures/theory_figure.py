@@ -19,14 +19,13 @@ Panels
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import theory
+from prunescale.io import save_figure, save_json
 
 DATA = Path(__file__).parent / "data" / "theory_figure.json"
 MAX_POOL = 1e3
@@ -83,15 +82,6 @@ def compute(quick=False, progress=True):
             "error": fr.error.tolist(),
         }
     return out
-
-
-def save_json(record, path):
-    """Atomic write: a crash never leaves a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh, indent=1)
-    os.replace(tmp, path)
 
 
 def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path=DATA):
@@ -189,8 +179,8 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
 
     fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=200)
-    fig.savefig(out.with_suffix(".pdf"))
+    save_figure(fig, out, dpi=200)
+    save_figure(fig, out.with_suffix(".pdf"))
     plt.close(fig)
     return out
 

@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from sim.cli import app as sim_app
 from theory.cli import app as theory_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(theory_app, name="theory")
+app.add_typer(sim_app, name="sim")
 
 
 def main(argv=None):

@@ -20,3 +20,16 @@ def test_figure_command_draws_png_and_pdf(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert out.stat().st_size > 50_000
     assert out.with_suffix(".pdf").exists()
+
+
+def test_simulation_figure_is_drawn_from_committed_simulations(tmp_path, capsys):
+    from figures.sim_figure import DATA as SIM_DATA, PANELS, TREND
+
+    record = json.loads(SIM_DATA.read_text())
+    assert not record["quick"] and record["seeds"] >= 16
+    assert set(record["panels"]) == {f"{t}-{p}" for t, p in PANELS}
+    gaps = [abs(m - record["trend"]["theory"]) for m in record["trend"]["sim_mean"]]
+    assert record["trend"]["N"] == TREND["N"] and gaps[-1] < gaps[0]  # the finite-size gap shrinks
+    out = tmp_path / "sim.png"
+    main(["sim", "figure", "--out", str(out)])
+    assert out.stat().st_size > 50_000 and out.with_suffix(".pdf").exists()

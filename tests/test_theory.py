@@ -5,7 +5,6 @@ import pytest
 
 import reference
 import theory
-from exact_qp import pruned_error
 
 
 # -- Known values (science.md, section 2) ------------------------------------------
@@ -107,23 +106,6 @@ def test_theta_positive_is_a_maximum_of_an_independently_integrated_F():
         assert abs(F0) < 1e-7 * s2
         for dphi, dq in [(1e-3, 0), (-1e-3, 0), (0, 1e-3), (0, -1e-3)]:
             assert F_reference(3.0, 0.2, 20.0, policy, phi + dphi, q + dq, kappa) < 0
-
-
-@pytest.mark.parametrize(
-    "alpha, f, theta, policy, N, seeds",
-    [
-        (3.0, 0.2, 0.0, "hard", 200, 24),
-        (3.0, 0.2, 0.0, "easy", 200, 24),
-        (3.0, 0.1, 10.0, "hard", 200, 16),
-        (2.0, 0.5, 30.0, "easy", 200, 24),
-    ],
-)
-def test_agrees_with_finite_N_simulation(alpha, f, theta, policy, N, seeds):
-    errs = np.array([pruned_error(N, alpha, f, theta, policy, seed) for seed in range(seeds)])
-    mean, sem = errs.mean(), errs.std(ddof=1) / np.sqrt(seeds)
-    predicted = theory.test_error(alpha, f, theta, policy)
-    # within 4 standard errors plus a finite-size allowance of 8% at N = 200
-    assert abs(mean - predicted) < 4 * sem + 0.08 * predicted
 
 
 # -- Asymptotics --------------------------------------------------------------------
@@ -265,11 +247,3 @@ def test_tiny_band_of_a_huge_pool_gives_one_answer_or_a_flag():
     assert 3.9e-5 < errs[0] < 4.1e-5
     r = theory.solve(1e4, 1e-3, 10.0, "hard", strict=False)
     assert not r.converged or float(r.error) == pytest.approx(errs[0], rel=1e-7)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("theta, policy", [(0.0, "hard"), (20.0, "easy")])
-def test_agrees_with_a_larger_simulation_without_finite_size_allowance(theta, policy):
-    errs = np.array([pruned_error(400, 3.0, 0.2, theta, policy, seed) for seed in range(32)])
-    sem = errs.std(ddof=1) / np.sqrt(errs.size)
-    assert abs(errs.mean() - theory.test_error(3.0, 0.2, theta, policy)) < 3.5 * sem + 0.03 * errs.mean()

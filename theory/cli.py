@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
+from prunescale.io import jsonable
+
 from . import asymptotics, error, frontier
 
 app = typer.Typer(
@@ -31,18 +33,10 @@ def floats(text: str, name: str):
 
 def emit(record, as_json, lines):
     if as_json:
-        typer.echo(json.dumps(record, indent=2, default=_jsonable))
+        typer.echo(json.dumps(record, indent=2, default=jsonable))
     else:
         for line in lines:
             typer.echo(line)
-
-
-def _jsonable(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    raise TypeError(type(x))
 
 
 @app.command("error")

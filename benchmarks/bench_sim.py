@@ -1,0 +1,82 @@
+"""Throughput of the batched JAX max-margin solver against looped scipy NNLS.
+
+Both solve the same instances in this process: N = 200 and P from 200 to
+2000, drawn by the simulation (pools pruned hard, easy and at random).  The
+baseline is ``sim.max_margin_reference``, scipy NNLS on the least-distance
+form, one problem at a time.  Printed: problems per second for each, their
+ratio, the largest relative difference of the students (equal precision:
+both are exact to round-off), the certified fraction, and the peak memory.
+
+    python benchmarks/bench_sim.py              # B = 32 problems per size
+    python benchmarks/bench_sim.py --batch 128  # more problems per batch
+    python benchmarks/bench_sim.py --trend      # finite-size trend N = 50..400
+"""
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+import sim
+from sim.solver import max_margin, max_margin_reference
+
+
+def instances(P, N, batch, policy, f):
+    data = [sim.draw(seed, N, P / N / f, f, 0.0, policy) for seed in range(batch)]
+    return np.stack([d[0] for d in data]), np.stack([d[1] for d in data])
+
+
+def throughput(P, N, batch, policy, f):
+    X, y = instances(P, N, batch, policy, f)
+    max_margin(X[:batch], y[:batch], strict=False)  # compile
+    t = time.perf_counter()
+    res = max_margin(X, y, strict=False)
+    t_jax = time.perf_counter() - t
+    n_ref = min(batch, 16)
+    t = time.perf_counter()
+    refs = [max_margin_reference(X[i], y[i]) for i in range(n_ref)]
+    t_ref = (time.perf_counter() - t) / n_ref * batch
+    diff = max(np.linalg.norm(res.w[i] - refs[i]) / np.linalg.norm(refs[i]) for i in range(n_ref) if res.certified[i])
+    return batch / t_jax, batch / t_ref, diff, res.certified.mean()
+
+
+def trend(seeds=96):
+    from figures.sim_figure import TREND
+    from sim import compare_with_theory, simulate
+
+    T = TREND
+    cmp = compare_with_theory(
+        simulate(T["N"], T["alpha_tot"], T["keep_fraction"], T["theta"], T["policy"], seeds, progress=True)
+    )
+    print(
+        f"finite-size trend at alpha_tot = {T['alpha_tot']}, f = {T['keep_fraction']}, keep {T['policy']}, theta = {T['theta']}:"
+    )
+    for n, m, se, th in zip(cmp.N.values, cmp.sim_mean.values, cmp.sim_se.values, cmp.theory.values):
+        print(f"  N = {n:4d}: sim {m:.5f} +- {se:.5f}, theory {th:.5f}, gap {m - th:+.5f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--trend", action="store_true")
+    args = parser.parse_args()
+    if args.trend:
+        return trend()
+    N = 200
+    print(f"N = {N}, batch = {args.batch} problems per size; problems/second (higher is better)")
+    print(f"{'P':>5} {'policy':>7} {'jax':>9} {'nnls':>9} {'ratio':>7} {'max rel diff':>13} {'certified':>10}")
+    jax_time = ref_time = 0.0
+    for P in (200, 500, 1000, 2000):
+        for policy, f in (("random", 1.0), ("hard", 0.5), ("easy", 0.5)):
+            q_jax, q_ref, diff, cert = throughput(P, N, args.batch, policy, f)
+            jax_time += args.batch / q_jax
+            ref_time += args.batch / q_ref
+            print(f"{P:5d} {policy:>7} {q_jax:9.1f} {q_ref:9.1f} {q_jax / q_ref:7.2f} {diff:13.1e} {cert:10.2f}")
+    print(f"all sizes together: jax / nnls throughput ratio = {ref_time / jax_time:.2f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory: {peak:.0f} MiB (largest batch: {args.batch} x P = 2000 x N = {N})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The paper's simulation figure: teacher-student simulations on the theory curves.
+
+Regenerate with ``prunescale sim figure`` (``--recompute`` simulates again,
+``--quick`` with fewer seeds and points).  The numbers live in
+``figures/data/sim_figure.json``; drawing reuses them.
+
+Panels
+  A-D  test error against alpha_prune (kept examples per dimension) for keep
+       fractions f, keep hard and keep easy, perfect metric (theta = 0) and
+       an imperfect one (theta = 10 degrees): replica theory (lines) and the
+       simulation at N = 200 (points, mean +- standard error over seeds).
+  E    the finite-size trend: |simulation - theory| shrinks as N grows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+import theory
+from prunescale.io import save_figure, save_json
+
+DATA = Path(__file__).parent / "data" / "sim_figure.json"
+N = 200
+ALPHA_PRUNE = [1.0, 2.0, 3.0, 4.0, 6.0]
+FRACTIONS = [1.0, 0.5, 0.2]
+PANELS = [(0.0, "hard"), (0.0, "easy"), (10.0, "hard"), (10.0, "easy")]
+TREND = dict(
+    alpha_tot=10.0, keep_fraction=0.2, theta=0.0, policy="hard", N=[50, 100, 200, 400]
+)  # at the threshold alpha_prune = 2, where finite N matters most
+
+
+def compute(quick=False, progress=True):
+    """Simulate every point the figure shows; return a JSON-ready dict."""
+    from sim import compare_with_theory, simulate
+
+    seeds = 6 if quick else 16
+    alphas = ALPHA_PRUNE[::2] if quick else ALPHA_PRUNE
+    record = {"quick": quick, "N": N, "seeds": seeds, "panels": {}}
+    for theta, policy in PANELS:
+        rows = {}
+        for f in FRACTIONS:
+            res = simulate(N, [a / f for a in alphas], f, theta, policy, seeds, progress=progress)
+            cmp = compare_with_theory(res)
+            rows[str(f)] = {
+                "alpha_prune": res.alpha_prune.values.tolist(),
+                "sim_mean": cmp.sim_mean.values.tolist(),
+                "sim_se": cmp.sim_se.values.tolist(),
+                "theory_at_points": cmp.theory.values.tolist(),
+            }
+        record["panels"][f"{theta}-{policy}"] = rows
+    trend_seeds = 12 if quick else 96
+    res = simulate(
+        TREND["N"],
+        TREND["alpha_tot"],
+        TREND["keep_fraction"],
+        TREND["theta"],
+        TREND["policy"],
+        trend_seeds,
+        progress=progress,
+    )
+    cmp = compare_with_theory(res)
+    record["trend"] = dict(
+        TREND,
+        seeds=trend_seeds,
+        sim_mean=cmp.sim_mean.values.tolist(),
+        sim_se=cmp.sim_se.values.tolist(),
+        theory=float(cmp.theory.values[-1]),
+    )
+    return record
+
+
+def draw(out=Path("figures/sim.png"), quick=False, recompute=False, data_path=DATA):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(out)
+    if recompute or not data_path.exists():
+        record = compute(quick=quick)
+        save_json(record, data_path)
+    else:
+        record = json.loads(data_path.read_text())
+
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
+    fig, axes = plt.subplots(1, 5, figsize=(19, 4.0), constrained_layout=True)
+    grid = np.geomspace(0.8, 7.0, 60)
+    colors = plt.cm.viridis(np.linspace(0, 0.85, len(FRACTIONS)))
+    for ax, (theta, policy) in zip(axes, PANELS):
+        rows = record["panels"][f"{theta}-{policy}"]
+        for color, f in zip(colors, FRACTIONS):
+            ax.plot(grid, theory.test_error(grid, f, theta, policy), color=color, lw=1.4, label=f"f = {f:g}")
+            r = rows[str(f)]
+            ax.errorbar(r["alpha_prune"], r["sim_mean"], yerr=r["sim_se"], fmt="o", ms=3.5, color=color, capsize=2)
+        ax.set(xlabel=r"$\alpha_{prune}$", ylabel="test error", yscale="log")
+        metric = "perfect metric" if theta == 0 else rf"$\theta$ = {theta:g}°"
+        ax.set_title(f"keep {policy}, {metric}")
+    axes[0].legend(frameon=False, fontsize=8, title=f"theory (lines), N = {record['N']} (points)", title_fontsize=7)
+    t = record["trend"]
+    ax = axes[4]
+    gap = np.abs(np.array(t["sim_mean"]) - t["theory"])
+    ax.errorbar(t["N"], gap, yerr=t["sim_se"], fmt="o-", color="crimson", capsize=2)
+    ax.set(xscale="log", yscale="log", xlabel="N (input dimension)", ylabel="|simulation - theory|")
+    ax.set_title(
+        rf"finite size: $\alpha_{{tot}}$={t['alpha_tot']:g}, f={t['keep_fraction']:g}, keep {t['policy']}", fontsize=8
+    )
+    fig.suptitle(
+        f"Teacher-student simulation (max-margin student, {record['seeds']} seeds per point) against replica theory",
+        fontsize=10,
+    )
+    save_figure(fig, out, dpi=160)
+    save_figure(fig, out.with_suffix(".pdf"))
+    plt.close(fig)
+    return out

@@ -1,0 +1,310 @@
+"""Grids of teacher-student pruning experiments, and their comparison with theory.
+
+:func:`simulate` runs every grid point (N, alpha_tot, keep_fraction, theta,
+policy) for every seed: draw, prune, solve the max-margin student, record the
+error.  Seeds of one grid point run as one jitted, vmapped batch (sharded
+over the devices when there are several; chunked to fit memory).  A problem
+the JAX solver cannot certify is re-solved by the exact NNLS reference, so
+no uncertified number enters a result.
+
+The result is an ``xarray.Dataset`` with dimensions ``point`` and ``seed``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import partial
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from prunescale.io import config_key, save_json
+
+from .data import POLICIES, draw_pruned, kept_size, pool_size
+from .solver import max_margin_reference, solve_batch
+
+FIELDS = ("error", "R", "rho", "kappa", "gap")
+MEMORY_BUDGET = 2**30  # bytes per batch; larger seed sets are chunked
+CACHE_VERSION = 1  # bump when a change alters simulated numbers
+
+
+def _as_list(value):
+    return list(np.atleast_1d(np.asarray(value, dtype=object)).tolist())
+
+
+def check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds):
+    """Validate the grid's axes; return them as lists. Errors name the parameter."""
+    Ns = _as_list(N)
+    for n in Ns:
+        if isinstance(n, bool) or not float(n).is_integer() or n < 1:
+            raise ValueError(f"N must be a positive integer; got {n!r}")
+    axes = {"alpha_tot": _as_list(alpha_tot), "keep_fraction": _as_list(keep_fraction), "theta": _as_list(theta)}
+    for name, values in axes.items():
+        for v in values:
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                raise ValueError(f"{name} must be finite numbers; got {v!r}")
+    if any(a <= 0 for a in axes["alpha_tot"]):
+        raise ValueError(f"alpha_tot must be > 0; got {axes['alpha_tot']}")
+    if any(not 0 < f <= 1 for f in axes["keep_fraction"]):
+        raise ValueError(f"keep_fraction must lie in (0, 1]; got {axes['keep_fraction']}")
+    if any(not 0 <= t <= 90 for t in axes["theta"]):
+        raise ValueError(f"theta must lie in [0, 90] degrees; got {axes['theta']}")
+    policies = _as_list(policy)
+    for p in policies:
+        if p not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {p!r}")
+    seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
+    if not seed_list or any(s < 0 for s in seed_list):
+        raise ValueError(f"seeds must be a positive count or a list of non-negative integers; got {seeds!r}")
+    for n in Ns:
+        for a in axes["alpha_tot"]:
+            if pool_size(int(n), a) < 1:
+                raise ValueError(f"alpha_tot * N must be at least 1 example; got alpha_tot={a}, N={n}")
+    return [int(n) for n in Ns], axes["alpha_tot"], axes["keep_fraction"], axes["theta"], policies, seed_list
+
+
+@partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
+def _draw_batch(keys, theta, *, N, pool, kept, policy):
+    return jax.vmap(lambda k: draw_pruned(k, theta, N=N, pool=pool, kept=kept, policy=policy))(keys)
+
+
+def _overlaps(w, teacher, probe):
+    """Per-seed (error, R, rho) of students ``w`` [B, N]."""
+    norm = jnp.linalg.norm(w, axis=-1)
+    R = jnp.clip(jnp.sum(w * teacher, -1) / norm, -1.0, 1.0)
+    return jnp.arccos(R) / jnp.pi, R, jnp.sum(w * probe, -1) / norm
+
+
+@partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
+def _run_batch(keys, theta, *, N, pool, kept, policy):
+    """Draw, prune and solve one batch of seeds in JAX: (error, R, rho, kappa, gap, certified)."""
+    X, y, teacher, probe = _draw_batch(keys, theta, N=N, pool=pool, kept=kept, policy=policy)
+    res = solve_batch(X * y[..., None])
+    return (*_overlaps(res.w, teacher, probe), res.kappa, res.gap, res.certified)
+
+
+def _run_batch_reference(keys, theta, *, N, pool, kept, policy):
+    """The same with the NNLS reference solving each problem (exact, certified by construction)."""
+    X, y, teacher, probe = (np.asarray(a) for a in _draw_batch(keys, theta, N=N, pool=pool, kept=kept, policy=policy))
+    w = np.stack([max_margin_reference(Xi, yi) for Xi, yi in zip(X, y)])
+    kappa = 1.0 / np.linalg.norm(w, axis=-1)
+    return (*_overlaps(w, teacher, probe), kappa, np.zeros(len(w)), np.ones(len(w), bool))
+
+
+def default_solver():
+    """ "nnls" on CPU, where looped scipy NNLS is faster (benchmarks/bench_sim.py); "jax" on accelerators."""
+    return "nnls" if jax.default_backend() == "cpu" else "jax"
+
+
+def _seed_key(seed):
+    return jax.random.PRNGKey(seed)
+
+
+def _batch_size(N, pool, kept):
+    per_problem = 8 * (3 * pool * N + 4 * kept * N + 6 * min(kept, N + 1) ** 2)
+    return max(1, MEMORY_BUDGET // per_problem)
+
+
+def _shard(keys):
+    """Spread a batch of keys over all devices when there are several."""
+    devices = jax.devices()
+    if len(devices) == 1 or keys.shape[0] % len(devices):
+        return keys
+    mesh = jax.sharding.Mesh(np.array(devices), ("seeds",))
+    return jax.device_put(keys, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
+
+
+def run_point(N, alpha_tot, keep_fraction, theta, policy, seeds, solver="jax"):
+    """All seeds of one grid point: dict of per-seed arrays (and how many needed the reference)."""
+    pool = pool_size(N, alpha_tot)
+    kept = kept_size(N, alpha_tot, keep_fraction)
+    seeds = np.asarray(seeds)
+    size = _batch_size(N, pool, kept)
+    out = {name: np.empty(len(seeds)) for name in FIELDS}
+    out["reference"] = np.zeros(len(seeds), bool)
+    with jax.enable_x64(True):
+        for start in range(0, len(seeds), size):
+            chunk = seeds[start : start + size]
+            keys = _shard(jax.vmap(_seed_key)(jnp.asarray(chunk)))
+            run = _run_batch if solver == "jax" else _run_batch_reference
+            sizes = dict(N=N, pool=pool, kept=kept, policy=policy)
+            *numbers, certified = (np.asarray(v) for v in run(keys, jnp.float64(theta), **sizes))
+            if not certified.all():  # re-solve exactly what the JAX solver could not certify
+                redo = np.flatnonzero(~certified)
+                fixed = _run_batch_reference(keys[redo], jnp.float64(theta), **sizes)
+                for values, replacement in zip(numbers, fixed):
+                    values[redo] = np.asarray(replacement)
+            for name, v in zip(FIELDS, numbers):
+                out[name][start : start + len(chunk)] = v
+            out["reference"][start : start + len(chunk)] = (solver == "nnls") | ~certified
+    return out
+
+
+def simulate(
+    N,
+    alpha_tot,
+    keep_fraction,
+    theta=0.0,
+    policy="hard",
+    seeds=16,
+    *,
+    solver=None,
+    cache_dir=None,
+    progress=False,
+):
+    """Simulate the teacher-student pruning experiment over a grid.
+
+    Parameters
+    ----------
+    N : int or sequence of int
+        Input dimension(s).
+    alpha_tot : float or sequence
+        Pool size per dimension; the pool holds ``round(alpha_tot * N)`` examples.
+    keep_fraction : float or sequence, in (0, 1]
+        Fraction kept; exactly ``round(f * pool)`` examples are kept.
+    theta : float or sequence, degrees in [0, 90]
+        Angle between the probe (pruning metric) and the teacher.
+    policy : "hard", "easy", "random" or a sequence of them
+    seeds : int or sequence of int
+        A count (seeds 0..n-1) or explicit seeds.  Seed s gives the same
+        teacher, probe and pool at every grid point with the same N and pool.
+    solver : "jax", "nnls" or None
+        Who solves the max-margin problems: :func:`sim.max_margin` (batched
+        JAX; fastest on GPU) or the exact scipy NNLS reference one problem
+        at a time (fastest on CPU).  Both are exact; None picks by backend.
+    cache_dir : path, optional
+        Store each finished grid point there and reuse it, so a stopped
+        grid resumes where it left off.
+    progress : bool
+        Show a progress bar over grid points.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``point`` (the grid, in the order of ``itertools.product``
+        over N, alpha_tot, keep_fraction, theta, policy) and ``seed``.
+        Per-seed ``error``, ``R``, ``rho``, ``kappa``, ``gap`` (the solver's
+        certificate) and ``reference`` (True where the NNLS reference solved
+        it: all of them with ``solver="nnls"``); per-point ``error_mean``, ``error_se`` (standard error over
+        seeds) and the realised ``pool``, ``kept``, ``alpha_prune = kept / N``.
+
+    Example
+    -------
+    >>> res = simulate(N=40, alpha_tot=3.0, keep_fraction=[0.5, 1.0], seeds=4)
+    >>> res.error.shape, res.kept.values.tolist()
+    ((2, 4), [60, 120])
+    """
+    Ns, alphas, fractions, thetas, policies, seed_list = check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds)
+    solver = default_solver() if solver is None else solver
+    if solver not in ("jax", "nnls"):
+        raise ValueError(f"solver must be 'jax', 'nnls' or None; got {solver!r}")
+    grid = list(itertools.product(Ns, alphas, fractions, thetas, policies))
+    rows = []
+    bar = _progress(len(grid), progress)
+    for n, a, f, t, p in grid:
+        config = {
+            "N": n,
+            "alpha_tot": a,
+            "keep_fraction": f,
+            "theta": t,
+            "policy": p,
+            "seeds": seed_list,
+            "version": CACHE_VERSION,
+        }
+        rows.append(_cached(config, cache_dir, lambda: run_point(n, a, f, t, p, seed_list, solver)))
+        bar.update(1)
+    bar.close()
+    return _dataset(grid, seed_list, rows, solver)
+
+
+def _progress(total, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="grid points", unit="pt", disable=not enabled)
+
+
+def _cached(config, cache_dir, compute):
+    if cache_dir is None:
+        return compute()
+    path = Path(cache_dir) / "points" / f"{config_key(config)}.json"
+    if path.exists():
+        import json
+
+        record = json.loads(path.read_text())
+        if record["config"] == config:
+            return {k: np.asarray(v) for k, v in record["values"].items()}
+    values = compute()
+    save_json({"config": config, "values": {k: v.tolist() for k, v in values.items()}}, path)
+    return values
+
+
+def _dataset(grid, seed_list, rows, solver):
+    n, a, f, t, p = (list(axis) for axis in zip(*grid))
+    pool = [pool_size(ni, ai) for ni, ai in zip(n, a)]
+    kept = [kept_size(ni, ai, fi) for ni, ai, fi in zip(n, a, f)]
+    coords = {
+        "N": ("point", np.array(n)),
+        "alpha_tot": ("point", np.array(a, float)),
+        "keep_fraction": ("point", np.array(f, float)),
+        "theta": ("point", np.array(t, float)),
+        "policy": ("point", np.array(p)),
+        "pool": ("point", np.array(pool)),
+        "kept": ("point", np.array(kept)),
+        "alpha_prune": ("point", np.array(kept) / np.array(n)),
+        "seed": ("seed", np.array(seed_list)),
+    }
+    data = {name: (("point", "seed"), np.stack([r[name] for r in rows])) for name in (*FIELDS, "reference")}
+    ds = xr.Dataset(data, coords=coords)
+    ds["error_mean"] = ds.error.mean("seed")
+    ds["error_se"] = (
+        ds.error.std("seed", ddof=1) / np.sqrt(ds.sizes["seed"]) if ds.sizes["seed"] > 1 else ds.error_mean * np.nan
+    )
+    ds.attrs.update(
+        description="prunescale teacher-student pruning simulation (max-margin student, error = arccos(R)/pi)",
+        solver=f"{solver}: "
+        + (
+            "sim.max_margin (JAX Lawson-Hanson, duality-gap certified); uncertified problems re-solved by scipy NNLS"
+            if solver == "jax"
+            else "scipy NNLS (sim.max_margin_reference), one problem at a time"
+        ),
+    )
+    return ds
+
+
+def compare_with_theory(result):
+    """Theory against simulation, per grid point.
+
+    The theory is evaluated at the realised sizes: ``alpha_prune = kept / N``
+    and ``keep_fraction = kept / pool``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Per point: ``theory`` (error from :func:`theory.test_error`),
+        ``sim_mean``, ``sim_se`` and ``z = (sim_mean - theory) / sim_se``.
+    """
+    from theory import test_error
+
+    alpha_prune = result.kept.values / result.N.values
+    f = result.kept.values / result.pool.values
+    th = np.array(
+        [
+            test_error(a, fi, theta=float(t), policy=str(p))
+            for a, fi, t, p in zip(alpha_prune, f, result.theta.values, result.policy.values)
+        ],
+        float,
+    )
+    out = xr.Dataset(
+        {
+            "theory": ("point", th),
+            "sim_mean": result.error_mean,
+            "sim_se": result.error_se,
+        },
+        coords={k: v for k, v in result.coords.items() if "seed" not in v.dims},
+    )
+    out["z"] = (out.sim_mean - out.theory) / out.sim_se
+    return out

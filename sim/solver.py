@@ -1,0 +1,307 @@
+"""The max-margin student: a batched, certified hard-margin SVM without bias.
+
+Problem (science.md, section 1): minimise ``|w|^2 / 2`` subject to
+``y_mu w . x_mu >= 1``.  With ``g_mu = y_mu x_mu`` (rows of ``G``) it is a
+least-distance problem, and Lawson and Hanson reduce that to non-negative
+least squares:
+
+    u = argmin_{u >= 0} |E u - e|,   E = [G^T; 1^T],   e = (0, ..., 0, 1),
+
+with ``w = G^T u / (1 - sum u)`` and dual multipliers ``a = u / (1 - sum u)``.
+
+:func:`max_margin` runs the Lawson-Hanson active-set method in JAX, for a
+whole batch at once (vmap; the same code on CPU or GPU).  It adds the most
+violated example, steps back while a coefficient turns negative, and keeps
+the inverse of the passive set's Gram matrix ``E_F^T E_F`` by rank-one
+updates, each followed by one step of iterative refinement.  A final exact
+Cholesky solve on the passive set polishes the answer.
+
+Every answer carries a certificate that needs no trust in the method:
+``w / min(margin)`` is primal feasible, the clipped ``a`` is dual feasible,
+and the gap between their objectives bounds the distance to the optimum
+(strong convexity):  ``|w - w*| / |w| <= sqrt(relative gap)``.  A problem is
+``certified`` when its relative gap is at most ``tol``.  Non-separable input
+can never be certified: it is flagged (or raises), never returned silently.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.optimize import nnls
+
+DEFAULT_TOL = 1e-10  # relative duality gap; typical agreement with NNLS is 1e-12
+BLOCK = 1  # examples added per active-set round (larger blocks: see the docstring of _lawson_hanson)
+
+
+class MaxMarginResult(NamedTuple):
+    """Solution and certificate, one entry per problem.
+
+    w : the student, scaled so that its smallest margin ``y w . x`` is 1.
+    kappa : the geometric margin ``min y w . x / |w| = 1 / |w|``.
+    gap : the relative duality gap; ``sqrt(gap)`` bounds ``|w - w*| / |w|``.
+    min_margin : the smallest margin of the solver's iterate before scaling (1 at the optimum).
+    certified : ``gap <= tol`` (False for non-separable input).
+    steps : the number of active-set rounds.
+    """
+
+    w: jax.Array
+    kappa: jax.Array
+    gap: jax.Array
+    min_margin: jax.Array
+    certified: jax.Array
+    steps: jax.Array
+
+
+def _passive_rows(G, slots):
+    """Rows of ``G`` in the passive-set slots (zero rows for empty slots, marked ``P``)."""
+    P = G.shape[0]
+    occupied = slots < P
+    return G[jnp.minimum(slots, P - 1)] * occupied[:, None], occupied
+
+
+def _refined_coefficients(GF, occupied, inverse):
+    """``(E_F^T E_F)^{-1} 1_F`` from the running inverse, plus one refinement step."""
+    ones = occupied.astype(GF.dtype)
+    z = inverse @ ones
+    residual = ones - (GF @ (GF.T @ z) + z.sum()) * occupied
+    return z + inverse @ residual
+
+
+def _residual(GF, u):
+    """The NNLS objective ``|E u - e|^2 = |G_F^T u|^2 + (1 - sum u)^2``."""
+    v = GF.T @ u
+    return v @ v + (1.0 - u.sum()) ** 2
+
+
+def _lawson_hanson(G, max_rounds, margin_tol, block):
+    """Lawson-Hanson NNLS for the least-distance form, adding up to ``block`` examples a round.
+
+    Adding the ``block`` most violated examples at once (one rank-``block``
+    update of the inverse) cuts the number of rounds about ``block``-fold.
+    A block round that raises the residual is undone and retried with one
+    example.  Measured: block 8 is 2-4x faster at P = N = 200, but at
+    P = 2000 the running inverse drifts and the solver stops uncertified,
+    so the default is 1 (plain Lawson-Hanson).
+    """
+    P, N = G.shape
+    k = min(P, N + 1)  # the passive set of an LDP problem never exceeds N + 1
+    b = min(block, k)
+    dt = G.dtype
+
+    def drop_step(state):
+        """Step back to the boundary and drop the coefficient that hits zero."""
+        slots, GF, inverse, u, z, n = state
+        occupied = slots < P
+        bad = occupied & (z <= 0)
+        ratio = jnp.where(bad, u / jnp.maximum(u - z, 1e-300), jnp.inf)
+        q = jnp.argmin(ratio)
+        u = jnp.where(occupied, u + ratio[q] * (z - u), 0.0).at[q].set(0.0)
+        column = inverse[:, q]
+        inverse = inverse - jnp.outer(column, column) / column[q]  # zeroes row and column q
+        slots = slots.at[q].set(P)
+        GF = GF.at[q].set(0.0)
+        return slots, GF, inverse, u, _refined_coefficients(GF, slots < P, inverse), n + 1
+
+    def dropping(state):
+        slots, _, _, _, z, n = state
+        return jnp.any((slots < P) & (z <= 0)) & (n < k)
+
+    def add_step(state):
+        slots, GF, inverse, u, in_passive, single, n, _ = state
+        occupied = slots < P
+        w = GF.T @ u / (1.0 - u.sum())
+        margins = jnp.where(in_passive, jnp.inf, G @ w)
+        neg_margin, J = jax.lax.top_k(-margins, b)
+        capacity = k - occupied.sum()
+        width = jnp.where(single, 1, b)
+        want = (-neg_margin < 1.0 - margin_tol) & (jnp.arange(b) < jnp.minimum(capacity, width))
+        # Border the inverse with the wanted columns in the first empty slots.
+        empty = jnp.argsort(occupied)[:b]
+        GJ = G[J] * want[:, None]
+        border = (GF @ GJ.T + 1.0) * (occupied[:, None] & want[None, :])
+        both = want[:, None] & want[None, :]
+        corner = jnp.where(both, GJ @ GJ.T + 1.0, jnp.eye(b, dtype=dt))
+        V = inverse @ border
+        schur = corner - border.T @ V
+        D = V - jnp.zeros((k, b), dt).at[empty, jnp.arange(b)].set(want.astype(dt))
+        new_inverse = inverse + D @ jnp.linalg.solve(schur, D.T)
+        new_slots = slots.at[empty].set(jnp.where(want, J, slots[empty]))
+        new_GF = GF.at[empty].set(jnp.where(want[:, None], G[J], GF[empty]))
+        z = _refined_coefficients(new_GF, new_slots < P, new_inverse)
+        new_slots, new_GF, new_inverse, _, z, _ = jax.lax.while_loop(
+            dropping, drop_step, (new_slots, new_GF, new_inverse, u, z, 0)
+        )
+        new_u = jnp.where(new_slots < P, z, 0.0)
+        new_passive = jnp.zeros(P + 1, bool).at[new_slots].set(True)[:P]
+        # If a whole block is dropped at once, retry with the single most violated
+        # example, which Lawson-Hanson guarantees to keep unless its violation is
+        # at round-off level; then stop (the certificate judges the result).
+        kept_any = jnp.any(want & new_passive[J])
+        # Lawson-Hanson never increases the residual |E u - e|; a block round that
+        # does (nearly dependent columns) is undone and retried one example at a time.
+        worse = _residual(new_GF, new_u) > _residual(GF, u) * (1 + 1e-12)
+        converged = ~jnp.any(want) | (single & (~kept_any | worse))
+        retry = ~kept_any | worse
+        keep_old = lambda new, old: jnp.where(converged | worse, old, new)
+        return (
+            keep_old(new_slots, slots),
+            keep_old(new_GF, GF),
+            keep_old(new_inverse, inverse),
+            keep_old(new_u, u),
+            keep_old(new_passive, in_passive),
+            retry,
+            n + 1,
+            converged,
+        )
+
+    def adding(state):
+        *_, n, converged = state
+        return ~converged & (n < max_rounds)
+
+    start = (
+        jnp.full(k, P),
+        jnp.zeros((k, N), dt),
+        jnp.zeros((k, k), dt),
+        jnp.zeros(k, dt),
+        jnp.zeros(P, bool),
+        False,
+        0,
+        False,
+    )
+    slots, _, _, u, _, _, rounds, _ = jax.lax.while_loop(adding, add_step, start)
+    return _polish(G, slots, u), slots, rounds
+
+
+def _polish(G, slots, u):
+    """Solve ``E_F^T E_F z = 1`` on the final passive set by Cholesky."""
+    GF, occupied = _passive_rows(G, slots)
+    both = occupied[:, None] & occupied[None, :]
+    gram = jnp.where(both, GF @ GF.T + 1.0, 0.0) + jnp.diag(jnp.where(occupied, 0.0, 1.0))
+    chol = jnp.linalg.cholesky(gram)
+    z = jax.scipy.linalg.cho_solve((chol, True), occupied.astype(G.dtype)[:, None])[:, 0]
+    return jnp.where(occupied & (z > 0), z, u)
+
+
+def _certify(G, GF, a):
+    """Feasible primal point, dual bound and their relative gap, from multipliers ``a >= 0``."""
+    w = GF.T @ a
+    min_margin = jnp.min(G @ w)
+    separable = min_margin > 0
+    w_feasible = w / jnp.where(separable, min_margin, 1.0)
+    primal = 0.5 * (w_feasible @ w_feasible)
+    dual = jnp.sum(a) - 0.5 * (w @ w)
+    gap = jnp.where(separable, (primal - dual) / primal, jnp.inf)
+    return w_feasible, gap, min_margin
+
+
+def _solve_one(G, max_rounds, margin_tol, block):
+    u, slots, steps = _lawson_hanson(G, max_rounds, margin_tol, block)
+    GF, _ = _passive_rows(G, slots)
+    denominator = 1.0 - u.sum()
+    a = jnp.maximum(u, 0.0) / jnp.where(denominator > 0, denominator, jnp.inf)
+    w, gap, min_margin = _certify(G, GF, a)
+    return w, gap, min_margin, steps
+
+
+@partial(jax.jit, static_argnames=("tol", "block", "max_rounds"))
+def solve_batch(G, *, tol=DEFAULT_TOL, block=BLOCK, max_rounds=None):
+    """Jittable core: ``G = y[..., None] * X`` of shape [B, P, N] -> :class:`MaxMarginResult`.
+
+    Pure JAX, so it composes with vmap, jit and sharding.  Uncertified
+    problems come back with NaN in ``w`` and ``kappa``.
+    """
+    P, N = G.shape[-2:]
+    max_rounds = 4 * (N + 1) + P if max_rounds is None else max_rounds
+    w, gap, min_margin, steps = jax.vmap(lambda g: _solve_one(g, max_rounds, 1e-13, block))(G)
+    certified = gap <= tol
+    w = jnp.where(certified[:, None], w, jnp.nan)
+    kappa = 1.0 / jnp.linalg.norm(w, axis=-1)
+    return MaxMarginResult(w, kappa, gap, min_margin, certified, steps)
+
+
+def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True):
+    """Max-margin (hard-margin SVM, no bias) students for a batch of problems.
+
+    Parameters
+    ----------
+    X : array [..., P, N]
+        Inputs, one row per example.  Computed in float64.
+    y : array [..., P]
+        Labels, +1 or -1.
+    tol : float
+        Largest relative duality gap accepted as a solution, in (0, 1).
+        ``sqrt(tol)`` bounds ``|w - w*| / |w|`` rigorously; in practice the
+        solutions agree with the NNLS reference to about 1e-12.
+    strict : bool
+        If True (default) raise ``ValueError`` when any problem is not
+        certified (for example, non-separable input).  If False, flag it:
+        ``certified`` is False and ``w`` is NaN for that problem.
+
+    Returns
+    -------
+    MaxMarginResult
+        ``w`` [..., N] and ``kappa``, ``gap``, ``min_margin``, ``certified``, ``steps`` [...].
+
+    Example
+    -------
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, -1.0]])
+    >>> y = np.array([1.0, 1.0, -1.0])
+    >>> res = max_margin(X, y)
+    >>> res.w.round(12).tolist(), res.kappa.round(6).item(), bool(res.certified)
+    ([1.0, 0.5], 0.894427, True)
+    """
+    with jax.enable_x64(True):
+        X = jnp.asarray(X, jnp.float64)
+        y = jnp.asarray(y, jnp.float64)
+        if X.ndim < 2 or y.shape != X.shape[:-1]:
+            raise ValueError(f"X must have shape [..., P, N] and y shape [..., P]; got X {X.shape}, y {y.shape}")
+        if not bool(jnp.all(jnp.abs(y) == 1.0)):
+            raise ValueError("y must hold labels +1 or -1")
+        if not bool(jnp.all(jnp.isfinite(X))):
+            raise ValueError("X must be finite")
+        if not 0.0 < tol < 1.0:
+            raise ValueError(f"tol must lie in (0, 1); got {tol}")
+        *batch, P, N = X.shape
+        if P < 1 or N < 1:
+            raise ValueError(f"X needs at least one example and one dimension; got shape {X.shape}")
+        G = (X * y[..., None]).reshape(-1, P, N)
+        res = solve_batch(G, tol=tol)
+        res = MaxMarginResult(*(np.asarray(a).reshape(tuple(batch) + a.shape[1:]) for a in res))
+    if strict and not res.certified.all():
+        bad = [tuple(i) for i in np.argwhere(~res.certified)[:5].tolist()]
+        where = f" at batch index {', '.join(map(str, bad))}" if bad and bad[0] else ""
+        raise ValueError(
+            f"max_margin: {np.size(res.certified) - res.certified.sum()} problem(s) not certified{where}: "
+            f"not separable, or duality gap above tol={tol}. Pass strict=False to flag them instead."
+        )
+    return res
+
+
+def max_margin_reference(X, y):
+    """The exact reference: one problem, scipy NNLS on the least-distance form.
+
+    Lawson and Hanson: with ``E = [G^T; 1^T]`` and ``u = argmin_{u>=0}
+    |E u - e_{N+1}|``, the residual ``r = E u - e_{N+1}`` gives
+    ``w = -r[:N] / r[N]``.  Returns ``w`` scaled to minimum margin 1.
+    Raises ``ValueError`` if the problem is not separable.
+    """
+    X = np.asarray(X, np.float64)
+    G = X * np.asarray(y, np.float64)[:, None]
+    P, N = G.shape
+    E = np.vstack([G.T, np.ones((1, P))])
+    target = np.zeros(N + 1)
+    target[-1] = 1.0
+    u, _ = nnls(E, target, maxiter=50 * P)
+    r = E @ u - target
+    if abs(r[N]) < 1e-12:
+        raise ValueError("max_margin_reference: the problem is not separable")
+    w = -r[:N] / r[N]
+    min_margin = np.min(G @ w)
+    if not min_margin > 1 - 1e-6:
+        raise ValueError("max_margin_reference: the problem is not separable (or NNLS did not converge)")
+    return w / min_margin

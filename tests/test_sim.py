@@ -1,0 +1,228 @@
+"""The simulation side: the certified max-margin solver, grids, and agreement with theory."""
+
+import json
+
+import numpy as np
+import pytest
+
+import sim
+import theory
+from prunescale.cli import main
+from sim import compare_with_theory, max_margin, max_margin_reference, simulate
+
+
+def _random_separable(rng, P, N):
+    """Gaussian inputs labelled by a random teacher: separable at any P."""
+    X = rng.standard_normal((P, N))
+    return X, np.sign(X @ rng.standard_normal(N))
+
+
+# -- The solver ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "P, N",
+    [(5, 40), (39, 40), (40, 40), (41, 40), (120, 40), (800, 20), (400, 100)],
+    ids=["P<<N", "P=N-1", "P=N", "P=N+1", "P=3N", "P=40N", "P=4N"],
+)
+def test_agrees_with_the_exact_nnls_solver(P, N):
+    rng = np.random.default_rng(P * 1000 + N)
+    batch = [_random_separable(rng, P, N) for _ in range(4)]
+    X, y = np.stack([b[0] for b in batch]), np.stack([b[1] for b in batch])
+    res = max_margin(X, y)
+    for i in range(len(batch)):
+        ref = max_margin_reference(X[i], y[i])
+        assert np.linalg.norm(res.w[i] - ref) < 1e-6 * np.linalg.norm(ref)
+    assert res.certified.all() and (res.gap < 1e-10).all()
+    margins = np.einsum("bpn,bn->bp", X * y[..., None], res.w)
+    assert margins.min() == pytest.approx(1.0, abs=1e-12)  # w is feasible and tight
+    np.testing.assert_allclose(res.kappa, 1 / np.linalg.norm(res.w, axis=-1))
+
+
+@pytest.mark.parametrize("policy, f", [("hard", 0.2), ("easy", 0.2), ("random", 0.5), ("hard", 1.0)])
+def test_agrees_with_nnls_on_pruned_pools(policy, f):
+    X, y, _, _ = sim.draw(5, N=60, alpha_tot=8.0 / f, keep_fraction=f, theta=10.0, policy=policy)
+    res = max_margin(X, y)
+    ref = max_margin_reference(X, y)
+    assert np.linalg.norm(res.w - ref) < 1e-6 * np.linalg.norm(ref)
+
+
+def test_any_leading_batch_shape():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2, 3, 30, 10))
+    y = np.sign(X @ rng.standard_normal(10))
+    res = max_margin(X, y)
+    assert res.w.shape == (2, 3, 10) and res.certified.shape == (2, 3)
+    single = max_margin(X[1, 2], y[1, 2])
+    np.testing.assert_allclose(single.w, res.w[1, 2], rtol=1e-10)
+
+
+def test_non_separable_input_is_flagged_or_raises_never_answered():
+    rng = np.random.default_rng(1)
+    X, y = _random_separable(rng, 50, 10)
+    X_bad, y_bad = np.vstack([X, X[:1]]), np.append(y, -y[0])  # the same point with both labels
+    X_good, y_good = np.vstack([X, X[:1]]), np.append(y, y[0])
+    res = max_margin(np.stack([X_bad, X_good]), np.stack([y_bad, y_good]), strict=False)
+    assert res.certified.tolist() == [False, True]
+    assert np.isnan(res.w[0]).all() and np.isfinite(res.w[1]).all()
+    with pytest.raises(ValueError, match="not certified"):
+        max_margin(X_bad, y_bad)
+    with pytest.raises(ValueError, match="not separable"):
+        max_margin_reference(X_bad, y_bad)
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.ones((3, 2)), np.array([1.0, 0.0, 1.0]), "y must hold labels"),
+        (np.ones((3, 2)), np.ones(4), "X must have shape"),
+        (np.full((3, 2), np.nan), np.ones(3), "X must be finite"),
+    ],
+)
+def test_bad_input_is_named(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        max_margin(X, y)
+
+
+# -- Grids -----------------------------------------------------------------------------
+
+
+def test_simulate_labels_every_point_and_is_reproducible():
+    kwargs = dict(N=30, alpha_tot=4.0, keep_fraction=[0.25, 1.0], theta=[0.0, 20.0], policy=["hard", "easy"], seeds=3)
+    a, b = simulate(**kwargs), simulate(**kwargs)
+    assert a.error.shape == (8, 3)
+    assert list(a.kept.values) == [30] * 4 + [120] * 4
+    np.testing.assert_array_equal(a.error.values, b.error.values)
+    # at f = 1 nothing is pruned: policy and theta cannot matter
+    full = a.error.values[a.keep_fraction.values == 1.0]
+    np.testing.assert_allclose(full, np.broadcast_to(full[0], full.shape), rtol=1e-9)  # rows differ only in order
+    se = a.error.std("seed", ddof=1) / np.sqrt(3)
+    np.testing.assert_allclose(a.error_se, se)
+
+
+def test_the_jax_and_nnls_solvers_give_the_same_grid():
+    kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=[0.3, 1.0], theta=10.0, policy="hard", seeds=3)
+    a, b = simulate(**kwargs, solver="jax"), simulate(**kwargs, solver="nnls")
+    np.testing.assert_allclose(a.error.values, b.error.values, rtol=1e-9)
+    np.testing.assert_allclose(a.kappa.values, b.kappa.values, rtol=1e-9)
+    assert b.reference.all() and not a.reference.any()
+
+
+def test_a_stopped_grid_resumes_from_its_cache(tmp_path, monkeypatch):
+    kwargs = dict(N=20, alpha_tot=3.0, keep_fraction=[0.5, 1.0], seeds=2, cache_dir=tmp_path)
+    first = simulate(**kwargs)
+    assert len(list((tmp_path / "points").glob("*.json"))) == 2
+
+    def must_not_run(*args):
+        raise AssertionError("a cached point was recomputed")
+
+    monkeypatch.setattr(sim.experiment, "run_point", must_not_run)
+    again = simulate(**kwargs)
+    np.testing.assert_array_equal(first.error.values, again.error.values)
+    with pytest.raises(AssertionError, match="recomputed"):
+        simulate(**dict(kwargs, seeds=3))  # another configuration is never mixed in
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(N=-5), "N must be a positive integer"),
+        (dict(N=10.5), "N must be a positive integer"),
+        (dict(keep_fraction=0.0), r"keep_fraction must lie in \(0, 1\]"),
+        (dict(keep_fraction=1.2), r"keep_fraction must lie in \(0, 1\]"),
+        (dict(theta=91.0), r"theta must lie in \[0, 90\]"),
+        (dict(alpha_tot=-1.0), "alpha_tot must be > 0"),
+        (dict(alpha_tot=float("nan")), "alpha_tot must be finite"),
+        (dict(policy="middle"), "policy must be one of"),
+        (dict(seeds=0), "seeds must be"),
+        (dict(solver="cvxpy"), "solver must be"),
+    ],
+)
+def test_simulate_rejects_bad_grids_by_name(kwargs, match):
+    args = dict(N=20, alpha_tot=2.0, keep_fraction=0.5, theta=0.0, policy="hard", seeds=2) | kwargs
+    with pytest.raises(ValueError, match=match):
+        simulate(**args)
+
+
+# -- Agreement with theory -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alpha_prune, f, theta, policy, seeds",
+    [
+        (3.0, 0.2, 0.0, "hard", 24),
+        (3.0, 0.2, 0.0, "easy", 24),
+        (3.0, 0.1, 10.0, "hard", 16),
+        (2.0, 0.5, 30.0, "easy", 24),
+        (4.0, 0.8, 10.0, "hard", 16),
+    ],
+)
+def test_agrees_with_theory_at_N_200(alpha_prune, f, theta, policy, seeds):
+    res = simulate(200, alpha_prune / f, f, theta, policy, seeds)
+    cmp = compare_with_theory(res).isel(point=0)
+    # within 4 standard errors plus a finite-size allowance of 8% at N = 200
+    assert abs(float(cmp.sim_mean - cmp.theory)) < 4 * float(cmp.sim_se) + 0.08 * float(cmp.theory)
+    assert float(cmp.theory) == pytest.approx(theory.test_error(alpha_prune, f, theta, policy), rel=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("theta, policy", [(0.0, "hard"), (20.0, "easy")])
+def test_agrees_with_a_larger_simulation_without_finite_size_allowance(theta, policy):
+    cmp = compare_with_theory(simulate(400, 15.0, 0.2, theta, policy, 32)).isel(point=0)
+    assert abs(float(cmp.z)) < 3.5 + 0.03 * float(cmp.sim_mean / cmp.sim_se)
+
+
+@pytest.mark.slow
+def test_the_finite_size_gap_shrinks_as_N_grows():
+    from figures.sim_figure import TREND  # the threshold alpha_prune = 2, where finite N matters most
+
+    res = simulate(TREND["N"], TREND["alpha_tot"], TREND["keep_fraction"], TREND["theta"], TREND["policy"], 96)
+    cmp = compare_with_theory(res)
+    gap = np.abs(cmp.sim_mean - cmp.theory).values
+    assert gap[-1] < gap[0]  # N = 400 closer than N = 50
+    assert np.polyfit(np.log(res.N.values), np.log(gap + cmp.sim_se.values), 1)[0] < 0
+
+
+# -- CLI -----------------------------------------------------------------------------
+
+
+def test_cli_run_prints_the_mean_its_error_the_seeds_and_the_theory(capsys):
+    main(["sim", "run", "--N", "40", "--alpha-tot", "4", "--keep-fraction", "0.5", "--seeds", "4", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert len(record["errors"]) == 4
+    assert record["error_mean"] == pytest.approx(np.mean(record["errors"]))
+    assert record["theory"] == pytest.approx(theory.test_error(2.0, 0.5))
+
+
+def test_cli_grid_writes_csv_and_metadata_and_resumes(tmp_path, capsys):
+    args = [
+        "sim",
+        "grid",
+        "--out",
+        str(tmp_path),
+        "--N",
+        "20",
+        "--alpha-tot",
+        "3",
+        "--keep-fraction",
+        "0.5,1",
+        "--policy",
+        "hard",
+        "--seeds",
+        "2",
+    ]
+    main(args)
+    first = (tmp_path / "results.csv").read_text()
+    assert first.splitlines()[0].startswith("N,alpha_tot,keep_fraction,theta,policy")
+    assert len(first.splitlines()) == 3
+    meta = json.loads((tmp_path / "results.json").read_text())
+    assert meta["points"] == 2 and "theory" in meta["columns"]
+    main(args)
+    assert (tmp_path / "results.csv").read_text() == first
+
+
+def test_cli_bad_input_exits_2_naming_the_option(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["sim", "run", "--N", "20", "--theta", "120"])
+    assert exc.value.code == 2
+    assert "theta must lie in [0, 90]" in capsys.readouterr().err

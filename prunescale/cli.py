@@ -8,6 +8,7 @@ import typer
 
 from sim.cli import app as sim_app
 from theory.cli import app as theory_app
+from validation.cli import app as validation_app
 
 app = typer.Typer(
     help="prunescale: can we prune training data without hurting the model, and beat power-law scaling?",
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(theory_app, name="theory")
 app.add_typer(sim_app, name="sim")
+app.add_typer(validation_app, name="validate")
 
 
 def main(argv=None):

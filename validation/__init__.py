@@ -1,1 +1,40 @@
-"""Real networks on CIFAR-10 (planned: issues "validation (1/2)" and "(2/2)")."""
+"""Real networks on CIFAR-10: data, a fast JAX ResNet trainer, and the pruning metrics.
+
+Public API::
+
+    load_cifar10(path=None)                   -> CIFAR10(x_train, y_train, x_test, y_test), verified
+    class_balanced_subset(labels, size, seed) -> index array
+    random_pool(n_total, size, seed)          -> index array
+    prune(scores, pool, keep_fraction, policy, seed) -> the kept indices (higher score = harder)
+    TrainConfig, CONFIGS, get_config          -> every hyperparameter and the budget rule
+    train(x, y, config, seed)                 -> TrainResult with per-example records
+    predict(result, x), accuracy(result, x, y)
+    score(metric, x, y, seed, cache_dir, **options) -> Scores(scores, stderr, config)
+    METRICS                                   -> el2n, grand, forgetting, memorization,
+                                                 influence, prototypes, random
+"""
+
+from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
+from .metrics import DEFAULTS as METRIC_DEFAULTS
+from .metrics import METRICS, Scores, score
+from .train import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, predict, train
+
+__all__ = [
+    "CIFAR10",
+    "CONFIGS",
+    "METRICS",
+    "METRIC_DEFAULTS",
+    "Scores",
+    "TrainConfig",
+    "TrainResult",
+    "accuracy",
+    "class_balanced_subset",
+    "find_cifar10",
+    "get_config",
+    "load_cifar10",
+    "predict",
+    "prune",
+    "random_pool",
+    "score",
+    "train",
+]

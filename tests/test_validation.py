@@ -1,0 +1,257 @@
+"""CIFAR-10 parts: the loader, subsets and pruning, the trainer, and the metric definitions."""
+
+import json
+import pickle
+import tarfile
+import io
+
+import numpy as np
+import pytest
+
+import validation
+from prunescale.cli import main
+from validation import metrics
+from validation.cache import ConfigMismatch, ScoreCache
+from validation.data import ARRAY_SHA256, load_cifar10
+
+
+@pytest.fixture(scope="module")
+def cifar():
+    return load_cifar10()  # ../shared/data/cifar10.npz, verified
+
+
+@pytest.fixture(scope="module")
+def toy(cifar):
+    idx = validation.class_balanced_subset(cifar.y_train, 200, seed=0)
+    return cifar.x_train[idx], cifar.y_train[idx].astype(np.int32)
+
+
+# -- data -----------------------------------------------------------------------------
+
+
+def test_the_real_file_loads_verified(cifar):
+    assert cifar.x_train.shape == (50000, 32, 32, 3) and cifar.x_train.dtype == np.uint8
+    assert cifar.x_test.shape == (10000, 32, 32, 3)
+    assert np.bincount(cifar.y_train).tolist() == [5000] * 10
+    assert cifar.y_test[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
+
+
+def test_missing_and_corrupted_files_get_clear_errors(tmp_path, cifar, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_cifar10(tmp_path / "nope.npz")
+    monkeypatch.setenv("PRUNESCALE_CIFAR10", str(tmp_path / "nope.npz"))
+    with pytest.raises(FileNotFoundError, match="PRUNESCALE_CIFAR10"):
+        load_cifar10()
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="corrupted"):
+        load_cifar10(bad)
+    tampered = tmp_path / "tampered.npz"
+    x = cifar.x_test.copy()
+    x[0, 0, 0, 0] ^= 1
+    np.savez(tampered, x_train=cifar.x_train, y_train=cifar.y_train, x_test=x, y_test=cifar.y_test)
+    with pytest.raises(ValueError, match="x_test fails its sha256"):
+        load_cifar10(tampered)
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, x_train=cifar.x_train[:2])
+    with pytest.raises(ValueError, match="lacks the arrays"):
+        load_cifar10(partial)
+
+
+def test_the_standard_tarball_format_is_read(tmp_path, cifar):
+    path = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name, sl in [(f"data_batch_{i}", slice(2 * i, 2 * i + 2)) for i in range(1, 6)] + [
+            ("test_batch", slice(0, 2))
+        ]:
+            x, y = (cifar.x_test, cifar.y_test) if name == "test_batch" else (cifar.x_train, cifar.y_train)
+            batch = {b"data": x[sl].transpose(0, 3, 1, 2).reshape(2, -1), b"labels": y[sl].tolist()}
+            blob = pickle.dumps(batch)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    d = load_cifar10(path, verify=False)
+    np.testing.assert_array_equal(d.x_train[:2], cifar.x_train[2:4])
+    np.testing.assert_array_equal(d.x_test, cifar.x_test[:2])
+    with pytest.raises(ValueError, match="sha256"):
+        load_cifar10(path)
+    assert set(ARRAY_SHA256) == {"x_train", "y_train", "x_test", "y_test"}
+
+
+def test_subsets_are_balanced_index_arrays_and_pruning_keeps_exact_counts(cifar):
+    idx = validation.class_balanced_subset(cifar.y_train, 1003, seed=1)
+    counts = np.bincount(cifar.y_train[idx], minlength=10)
+    assert idx.size == 1003 and counts.max() - counts.min() <= 1 and np.unique(idx).size == idx.size
+    scores = np.arange(50000, dtype=float)
+    pool = validation.random_pool(50000, 1000, seed=2)
+    hard = validation.prune(scores, pool, 0.3, "hard")
+    easy = validation.prune(scores, pool, 0.3, "easy")
+    assert hard.size == easy.size == 300
+    assert scores[hard].min() > scores[easy].max()  # hard keeps the highest scores
+    assert validation.prune(scores, pool, 0.3, "random", seed=0).size == 300
+    with pytest.raises(ValueError, match="keep_fraction"):
+        validation.prune(scores, pool, 0.0, "hard")
+    with pytest.raises(ValueError, match="policy"):
+        validation.prune(scores, pool, 0.5, "middle")
+
+
+# -- training ---------------------------------------------------------------------------
+
+
+def test_toy_training_runs_records_per_example_quantities_and_is_seeded(toy):
+    x, y = toy
+    a = validation.train(x, y, "toy", seed=3)
+    b = validation.train(x, y, "toy", seed=3)
+    assert a.correct.shape == a.loss.shape == (3, 200) and a.presented.all()
+    assert np.isfinite(a.loss).all()
+    leaves = lambda r: np.concatenate([np.ravel(v) for v in __import__("jax").tree_util.tree_leaves(r.params)])
+    np.testing.assert_array_equal(leaves(a), leaves(b))
+    assert validation.predict(a, x[:10]).shape == (10, 10)
+
+
+def test_the_budget_rule_is_explicit():
+    cfg = validation.get_config("sweep")
+    assert cfg.total_steps(5000) == int(np.ceil(cfg.epochs * 5000 / cfg.batch_size))
+    full = validation.get_config("sweep", budget="full_data")
+    assert full.total_steps(5000) == full.total_steps(50000) == cfg.total_steps(50000)
+    assert validation.get_config("sweep", budget="steps", steps=77).total_steps(123) == 77
+    with pytest.raises(ValueError, match="budget must be one of"):
+        validation.get_config("sweep", budget="forever")
+    with pytest.raises(ValueError, match="config must be one of"):
+        validation.get_config("huge")
+
+
+# -- metric definitions (pinned on toy inputs) ------------------------------------------
+
+
+def test_el2n_is_the_distance_of_softmax_to_onehot():
+    probs = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
+    np.testing.assert_allclose(metrics.el2n_from_probs(probs, [0, 0]), [0.0, np.sqrt(0.64 + 0.25 + 0.09)])
+
+
+def test_forgetting_counts_correct_to_wrong_transitions_and_never_learned_is_maximal():
+    correct = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]], bool)  # epochs x examples
+    np.testing.assert_array_equal(metrics.forgetting_counts(correct), [2, 1, 5])
+    presented = np.array([[1, 1, 1], [0, 1, 1], [1, 1, 1], [1, 1, 1]], bool)
+    # example 0 is skipped in epoch 1: its record reads 1, 1, 0 -> one forgetting event
+    np.testing.assert_array_equal(metrics.forgetting_counts(correct, presented), [1, 1, 5])
+
+
+def test_memorization_and_influence_are_conditional_differences_with_errors():
+    inside = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], bool)  # 4 runs x 2 training examples
+    correct = np.array([[1, 1], [1, 1], [0, 1], [0, 0]], bool)
+    mem, se = metrics.subset_estimator(inside, correct)
+    np.testing.assert_allclose(mem, [1.0 - 0.0, 1.0 - 0.5])
+    np.testing.assert_allclose(se, [0.0, np.sqrt(0.25 / 2)])
+    test_correct = np.array([[1], [1], [0], [1]], bool)
+    infl, _ = metrics.influence_from_runs(inside, test_correct, reduce="max")
+    np.testing.assert_allclose(infl, [1.0 - 0.5, 0.5 - 1.0])
+    masks = metrics.balanced_subsets(10, models=8, subset_fraction=0.7, seed=0)
+    assert (masks.sum(0) == 6).all()
+    with pytest.raises(ValueError, match="models"):
+        metrics.balanced_subsets(10, models=1, subset_fraction=0.7)
+
+
+def test_grand_is_the_full_parameter_gradient_norm(toy):
+    import jax
+
+    x, y = toy
+    r = validation.train(x[:50], y[:50], "toy", seed=0, epochs=1.0)
+    fast = np.asarray(metrics._grad_norms(r.params, r.batch_stats, x[:4], y[:4], cfg=r.config))
+    model = validation.train.__globals__["make_model"](r.config)
+
+    def loss(p, i):
+        logits = model.apply({"params": p, "batch_stats": r.batch_stats}, metrics.normalise(x[i : i + 1]), train=False)
+        return metrics.per_example_loss(logits, y[i : i + 1], 0.0)[0]
+
+    for i in range(4):
+        g = jax.grad(loss)(r.params, i)
+        norm = np.sqrt(sum(float((v**2).sum()) for v in jax.tree_util.tree_leaves(g)))
+        assert fast[i] == pytest.approx(norm, rel=1e-4)
+    assert len(jax.tree_util.tree_leaves(r.params)) > 2  # every layer, not the last one only
+
+
+def test_prototype_distance_is_cosine_to_the_nearest_centroid():
+    emb = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    cent = np.array([[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(metrics.nearest_centroid_distance(emb, cent), [0.0, 0.0, 1 - np.sqrt(0.5)])
+
+
+def test_self_supervised_prototypes_never_see_a_label(toy):
+    import inspect
+
+    x, y = toy
+    assert "y" not in inspect.signature(metrics.prototypes).parameters
+    opts = dict(epochs=1, batch_size=64)
+    a = validation.score("prototypes", x[:100], y[:100], **opts)
+    b = validation.score("prototypes", x[:100], np.random.default_rng(0).permutation(y[:100]), **opts)
+    c = validation.score("prototypes", x[:100], None, **opts)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    np.testing.assert_array_equal(a.scores, c.scores)
+    assert a.config == c.config and "y" not in json.dumps(a.config["data"])
+
+
+# -- the cache ----------------------------------------------------------------------------
+
+
+def test_scores_are_cached_with_their_configuration_and_a_foreign_entry_is_refused(toy, tmp_path, monkeypatch):
+    x, y = toy
+    first = validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
+    assert first.config["metric"] == "el2n" and list(first.config["model"]["widths"]) == [8, 16, 16]
+    monkeypatch.setattr(metrics, "el2n", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    again = validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
+    np.testing.assert_array_equal(first.scores, again.scores)
+    # another seed is another configuration: computed afresh, never mixed in
+    with pytest.raises(AssertionError, match="recomputed"):
+        validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy", seed=1)
+    cache = ScoreCache(tmp_path)
+    _, meta = cache.paths(first.config)
+    stored = json.loads(meta.read_text())
+    stored["seed"] = 99
+    meta.write_text(json.dumps(stored))
+    with pytest.raises(ConfigMismatch, match="another configuration"):
+        validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
+
+
+def test_unknown_metrics_and_options_are_named(toy):
+    x, y = toy
+    with pytest.raises(ValueError, match="metric must be one of"):
+        validation.score("loss", x, y)
+    with pytest.raises(ValueError, match="unknown options for el2n"):
+        validation.score("el2n", x, y, depth=3)
+    with pytest.raises(ValueError, match="needs x_test"):
+        validation.score("influence", x, y)
+
+
+# -- CLI --------------------------------------------------------------------------------
+
+
+def test_cli_trains_and_scores_end_to_end(tmp_path, capsys):
+    main(["validate", "train", "--config", "toy", "--train-size", "200", "--test-size", "200", "--json"])
+    record = json.loads(capsys.readouterr().out)
+    assert 0.0 <= record["test_accuracy"] <= 1.0 and record["images_per_second"] > 0
+    out = tmp_path / "forget.npz"
+    main(
+        [
+            "validate",
+            "score",
+            "--metric",
+            "forgetting",
+            "--options",
+            '{"config": "toy", "epochs": 2}',
+            "--train-size",
+            "200",
+            "--out",
+            str(out),
+            "--cache",
+            str(tmp_path / "cache"),
+            "--json",
+        ]
+    )
+    capsys.readouterr()
+    with np.load(out) as npz:
+        assert npz["scores"].shape == npz["indices"].shape == (200,)
+    assert json.loads(out.with_suffix(".json").read_text())["metric"] == "forgetting"
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "score", "--metric", "loss", "--out", str(out), "--train-size", "100"])
+    assert exc.value.code == 2

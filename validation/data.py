@@ -1,0 +1,213 @@
+"""CIFAR-10: a verified loader, and subsets as plain index arrays.
+
+``load_cifar10(path)`` reads either the standard ``cifar-10-python.tar.gz``
+or an ``.npz`` holding ``x_train, y_train, x_test, y_test``, and verifies the
+sha256 of every array's raw bytes against the published dataset.  Without a
+path it looks, in order, at ``$PRUNESCALE_CIFAR10`` (a file), the cache
+directory (``$PRUNESCALE_CACHE`` or ``~/.cache/prunescale``), and
+``../shared/data/cifar10.npz`` beside the repository.  With
+``download=True`` it fetches the canonical tarball into the cache, where a
+network exists.
+
+A pruned training set is the data plus an index array: see
+:func:`class_balanced_subset` and :func:`random_pool`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tarfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+CANONICAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+TARBALL_MD5 = "c58f30108f718f92721af3b95e74349a"
+# sha256 of each array's raw bytes (C order), as published in ../shared/data/README.md
+ARRAY_SHA256 = {
+    "x_train": "47af8b02cfcfb6cdf3dbbd1969ad7f1b70f4413f6f80f437b020ee4e5bc8304a",
+    "y_train": "2b7cd2f24487317614016b72ffd53071c3062f592f0eb300c18a770d41ae1253",
+    "x_test": "f9b1e2130bab680db56eb06d886f7f1ad0f1183907ceff4659d1735c890f5b04",
+    "y_test": "cec8a24a1e92aa2ecaa0bbd3dbfa86bf6cd8759fbd209a832824c8cf0afca9d5",
+}
+CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+ENV_FILE = "PRUNESCALE_CIFAR10"
+ENV_CACHE = "PRUNESCALE_CACHE"
+_SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10.npz"
+
+
+class CIFAR10(NamedTuple):
+    x_train: np.ndarray  # uint8 [50000, 32, 32, 3]
+    y_train: np.ndarray  # uint8 [50000]
+    x_test: np.ndarray  # uint8 [10000, 32, 32, 3]
+    y_test: np.ndarray  # uint8 [10000]
+
+    @property
+    def checksum(self) -> str:
+        """One digest of the four arrays' digests: names the data in every cache key."""
+        return hashlib.sha256("".join(_sha256(getattr(self, k)) for k in self._fields).encode()).hexdigest()[:16]
+
+
+def cache_dir() -> Path:
+    """``$PRUNESCALE_CACHE`` or ``~/.cache/prunescale``."""
+    return Path(os.environ.get(ENV_CACHE, Path.home() / ".cache" / "prunescale"))
+
+
+def _sha256(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _candidates():
+    if os.environ.get(ENV_FILE):
+        yield Path(os.environ[ENV_FILE])
+        return
+    for name in ("cifar10.npz", "cifar-10-python.tar.gz"):
+        yield cache_dir() / name
+    yield _SHARED
+
+
+def find_cifar10() -> Path:
+    """The file :func:`load_cifar10` would read without a path, or a clear error."""
+    tried = list(_candidates())
+    for path in tried:
+        if path.exists():
+            return path
+    raise FileNotFoundError(
+        "CIFAR-10 not found. Tried: "
+        + ", ".join(map(str, tried))
+        + f". Pass path=..., set ${ENV_FILE} to the file (.npz or cifar-10-python.tar.gz), "
+        f"or call load_cifar10(download=True) where a network exists."
+    )
+
+
+def _read_tarball(path: Path):
+    xs, ys = {"train": [], "test": []}, {"train": [], "test": []}
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    with tarfile.open(path, "r:gz") as tar:
+        members = {Path(m.name).name: m for m in tar.getmembers()}
+        for name in names:
+            if name not in members:
+                raise ValueError(f"{path} is not cifar-10-python.tar.gz: it lacks {name}")
+            batch = pickle.load(tar.extractfile(members[name]), encoding="bytes")
+            split = "test" if name == "test_batch" else "train"
+            xs[split].append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+            ys[split].append(np.asarray(batch[b"labels"], np.uint8))
+    return {f"{v}_{s}": np.concatenate(d[s]) for v, d in (("x", xs), ("y", ys)) for s in ("train", "test")}
+
+
+def _download(dest: Path):
+    import urllib.request
+
+    from prunescale.io import atomic_write
+
+    try:
+        with urllib.request.urlopen(CANONICAL_URL, timeout=60) as response:
+            blob = response.read()
+    except OSError as exc:
+        raise FileNotFoundError(
+            f"could not download CIFAR-10 from {CANONICAL_URL} ({exc}). Pass a local file instead: "
+            f"load_cifar10(path=...) or ${ENV_FILE}."
+        ) from None
+    if hashlib.md5(blob).hexdigest() != TARBALL_MD5:
+        raise ValueError(f"downloaded file from {CANONICAL_URL} has the wrong md5; not saved")
+    atomic_write(dest, blob)
+
+
+def load_cifar10(path=None, *, download=False, verify=True) -> CIFAR10:
+    """CIFAR-10 as uint8 arrays, verified against the published checksums.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        An ``.npz`` with ``x_train, y_train, x_test, y_test`` or the standard
+        ``cifar-10-python.tar.gz``.  Default: see :func:`find_cifar10`.
+    download : bool
+        If no file is found, fetch the canonical tarball into :func:`cache_dir`.
+    verify : bool
+        Check the sha256 of every array (about a second).
+
+    Raises
+    ------
+    FileNotFoundError : no file; ValueError : a corrupted or foreign file.
+    """
+    if path is None:
+        try:
+            path = find_cifar10()
+        except FileNotFoundError:
+            if not download:
+                raise
+            path = cache_dir() / "cifar-10-python.tar.gz"
+            _download(path)
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"CIFAR-10 file {path} does not exist")
+    try:
+        if path.name.endswith((".tar.gz", ".tgz")):
+            arrays = _read_tarball(path)
+        else:
+            with np.load(path, allow_pickle=False) as npz:
+                missing = set(ARRAY_SHA256) - set(npz.files)
+                if missing:
+                    raise ValueError(f"{path} lacks the arrays {sorted(missing)}")
+                arrays = {k: npz[k] for k in ARRAY_SHA256}
+    except (OSError, EOFError, ValueError, tarfile.TarError, pickle.UnpicklingError, KeyError) as exc:
+        if isinstance(exc, ValueError) and "lacks" in str(exc):
+            raise
+        raise ValueError(f"{path} is corrupted or not CIFAR-10: {exc}") from None
+    if verify:
+        for name, digest in ARRAY_SHA256.items():
+            if _sha256(arrays[name]) != digest:
+                raise ValueError(f"{path}: array {name} fails its sha256 check (corrupted or not CIFAR-10)")
+    return CIFAR10(**{k: arrays[k] for k in CIFAR10._fields})
+
+
+def class_balanced_subset(labels, size, seed=0, num_classes=10) -> np.ndarray:
+    """Sorted indices of ``size`` examples, as equal per class as possible, drawn at random."""
+    labels = np.asarray(labels)
+    if not 1 <= size <= labels.size:
+        raise ValueError(f"size must lie in [1, {labels.size}]; got {size}")
+    rng = np.random.default_rng(seed)
+    per_class = np.full(num_classes, size // num_classes)
+    per_class[rng.permutation(num_classes)[: size % num_classes]] += 1
+    picked = []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        if per_class[c] > members.size:
+            raise ValueError(f"class {c} has only {members.size} examples; cannot take {per_class[c]}")
+        picked.append(rng.choice(members, per_class[c], replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def random_pool(n_total, size, seed=0) -> np.ndarray:
+    """Sorted indices of a uniformly random pool of ``size`` out of ``n_total`` examples."""
+    if not 1 <= size <= n_total:
+        raise ValueError(f"size must lie in [1, {n_total}]; got {size}")
+    return np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
+
+
+def prune(scores, pool, keep_fraction, policy, seed=0) -> np.ndarray:
+    """Indices kept from ``pool`` (an index array) by ``scores`` (higher = harder), sorted.
+
+    Keeps exactly ``round(keep_fraction * len(pool))``: the highest scores
+    (hard), the lowest (easy), or a random subset (random).  Ties break by a
+    seeded random order, so equal scores never bias the choice.
+    """
+    pool = np.asarray(pool)
+    if not 0 < keep_fraction <= 1:
+        raise ValueError(f"keep_fraction must lie in (0, 1]; got {keep_fraction}")
+    n_keep = max(1, int(round(keep_fraction * pool.size)))
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.permutation(pool.size)
+    s = np.asarray(scores, float)[pool]
+    if policy == "hard":
+        order = np.lexsort((tiebreak, -s))
+    elif policy == "easy":
+        order = np.lexsort((tiebreak, s))
+    elif policy == "random":
+        order = tiebreak
+    else:
+        raise ValueError(f"policy must be one of hard, easy, random; got {policy!r}")
+    return np.sort(pool[order[:n_keep]])

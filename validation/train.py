@@ -1,0 +1,255 @@
+"""Training on a (pruned) CIFAR-10 subset, with per-example records.
+
+One visible configuration (:class:`TrainConfig`, presets in :data:`CONFIGS`)
+holds every hyperparameter and the training-budget rule:
+
+- ``"epochs"``: ``epochs`` passes over the subset (small subsets train less);
+- ``"steps"``: a fixed number of optimiser steps, whatever the subset size;
+- ``"full_data"``: the steps of ``epochs`` passes over ``full_size`` examples
+  (each subset gets the compute of the full-data run).
+
+The training step also returns, for free, each example's loss and whether
+the network classified its augmented view correctly; :func:`train` keeps
+them per epoch (the forgetting metric reads them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .model import ResNet
+
+MEAN = np.array([125.306918046875, 122.950394140625, 113.86538318359375], np.float32)
+STD = np.array([62.9932, 62.0887, 66.7049], np.float32)
+BUDGETS = ("epochs", "steps", "full_data")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    widths: tuple = (32, 128, 128)
+    stem: int = 24
+    epochs: float = 10.0
+    batch_size: int = 500
+    lr: float = 0.2  # peak, for SGD with Nesterov momentum
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.2
+    warmup: float = 0.2  # fraction of steps spent rising to the peak
+    budget: str = "epochs"
+    steps: int = 0  # for budget="steps"
+    full_size: int = 50000  # for budget="full_data"
+    augment: bool = True  # random 2-pixel translation (reflect) and horizontal flip
+    eval_batch_size: int = 1000
+
+    def total_steps(self, n_train: int) -> int:
+        """The number of optimiser steps for a subset of ``n_train`` examples."""
+        if self.budget == "steps":
+            return self.steps
+        n = n_train if self.budget == "epochs" else self.full_size
+        return max(1, math.ceil(self.epochs * n / self.batch_size))
+
+    def check(self):
+        if self.budget not in BUDGETS:
+            raise ValueError(f"budget must be one of {', '.join(BUDGETS)}; got {self.budget!r}")
+        if self.budget == "steps" and self.steps < 1:
+            raise ValueError(f"steps must be >= 1 with budget='steps'; got {self.steps}")
+        if self.epochs <= 0 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs, batch_size and lr must be positive")
+        return self
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+
+CONFIGS = {
+    # the accuracy configuration (full width, more epochs)
+    "default": TrainConfig(widths=(64, 256, 256), stem=24, epochs=12.0),
+    # the sweep configuration: half width, few epochs
+    "sweep": TrainConfig(widths=(32, 128, 128), stem=24, epochs=3.5, batch_size=250, lr=0.15),
+    # seconds on a few hundred images: the tests
+    "toy": TrainConfig(widths=(8, 16, 16), stem=8, epochs=3.0, batch_size=50, lr=0.1, eval_batch_size=500),
+}
+
+
+def get_config(name_or_config, **overrides) -> TrainConfig:
+    if isinstance(name_or_config, TrainConfig):
+        cfg = name_or_config
+    elif name_or_config in CONFIGS:
+        cfg = CONFIGS[name_or_config]
+    else:
+        raise ValueError(f"config must be one of {', '.join(CONFIGS)} or a TrainConfig; got {name_or_config!r}")
+    return dataclasses.replace(cfg, **overrides).check()
+
+
+class TrainState(NamedTuple):
+    params: dict
+    batch_stats: dict
+    opt_state: optax.OptState
+
+
+class TrainResult(NamedTuple):
+    params: dict
+    batch_stats: dict
+    config: TrainConfig
+    steps: int
+    seconds: float
+    correct: np.ndarray  # [epochs_seen, n_train] bool: augmented view classified right when presented
+    loss: np.ndarray  # [epochs_seen, n_train] float32: its loss then
+    presented: np.ndarray  # [epochs_seen, n_train] bool: presented in that epoch
+
+
+def normalise(x_uint8):
+    return (jnp.asarray(x_uint8, jnp.float32) - MEAN) / STD
+
+
+def augment(key, x):
+    """Random translation by up to 2 pixels (reflect padding) and horizontal flip, per image."""
+    k_shift, k_flip = jax.random.split(key)
+    n = x.shape[0]
+    padded = jnp.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
+    shifts = jax.random.randint(k_shift, (n, 2), 0, 5)
+    crop = lambda img, s: jax.lax.dynamic_slice(img, (s[0], s[1], 0), (32, 32, x.shape[-1]))
+    x = jax.vmap(crop)(padded, shifts)
+    flip = jax.random.bernoulli(k_flip, 0.5, (n,))
+    return jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
+
+
+def make_model(cfg: TrainConfig):
+    return ResNet(widths=tuple(cfg.widths), stem=cfg.stem)
+
+
+def init(cfg: TrainConfig, key, total_steps):
+    model = make_model(cfg)
+    variables = model.init(key, jnp.zeros((1, 32, 32, 3)), train=False)
+    opt = optimizer(cfg, total_steps)
+    return TrainState(variables["params"], variables["batch_stats"], opt.init(variables["params"]))
+
+
+def optimizer(cfg: TrainConfig, total_steps):
+    warm = max(1, int(cfg.warmup * total_steps))
+    schedule = optax.join_schedules(
+        [
+            optax.linear_schedule(cfg.lr * 0.1, cfg.lr, warm),
+            optax.linear_schedule(cfg.lr, 0.0, max(1, total_steps - warm)),
+        ],
+        [warm],
+    )
+    return optax.chain(
+        optax.add_decayed_weights(cfg.weight_decay),
+        optax.sgd(schedule, momentum=cfg.momentum, nesterov=True),
+    )
+
+
+def per_example_loss(logits, labels, smoothing):
+    targets = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), smoothing)
+    return optax.softmax_cross_entropy(logits, targets)
+
+
+@partial(jax.jit, static_argnames=("cfg", "total_steps"), donate_argnums=(0,))
+def train_step(state: TrainState, x_uint8, labels, key, *, cfg: TrainConfig, total_steps: int):
+    """One SGD step; also returns each example's loss and correctness (the hooks)."""
+    model = make_model(cfg)
+    x = normalise(x_uint8)
+    if cfg.augment:
+        x = augment(key, x)
+
+    def loss_fn(params):
+        logits, updates = model.apply(
+            {"params": params, "batch_stats": state.batch_stats}, x, train=True, mutable=["batch_stats"]
+        )
+        losses = per_example_loss(logits, labels, cfg.label_smoothing)
+        return losses.mean(), (losses, logits, updates["batch_stats"])
+
+    grads, (losses, logits, batch_stats) = jax.grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = optimizer(cfg, total_steps).update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    correct = jnp.argmax(logits, -1) == labels
+    return TrainState(params, batch_stats, opt_state), losses, correct
+
+
+@partial(jax.jit, static_argnames=("cfg",))
+def _logits(params, batch_stats, x_uint8, *, cfg):
+    return make_model(cfg).apply({"params": params, "batch_stats": batch_stats}, normalise(x_uint8), train=False)
+
+
+def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
+    """Logits (eval mode, no augmentation) for uint8 images, in batches."""
+    if isinstance(result_or_params, TrainResult):
+        params, batch_stats, cfg = result_or_params.params, result_or_params.batch_stats, result_or_params.config
+    else:
+        params = result_or_params
+    out = [
+        np.asarray(_logits(params, batch_stats, x_uint8[i : i + cfg.eval_batch_size], cfg=cfg))
+        for i in range(0, len(x_uint8), cfg.eval_batch_size)
+    ]
+    return np.concatenate(out)
+
+
+def accuracy(result, x_uint8, labels):
+    return float(np.mean(predict(result, x_uint8).argmax(-1) == np.asarray(labels)))
+
+
+def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **overrides) -> TrainResult:
+    """Train a fresh network on ``(x_uint8, labels)``; everything is seeded.
+
+    Parameters
+    ----------
+    x_uint8 : uint8 [n, 32, 32, 3]; labels : int [n]
+        The (pruned) training set: index the data first, ``x[idx], y[idx]``.
+    config : name in :data:`CONFIGS` or a :class:`TrainConfig`; ``overrides`` replace fields.
+    seed : int
+        Initialisation, data order and augmentation.
+
+    Returns
+    -------
+    TrainResult, with per-epoch, per-example ``correct`` and ``loss`` records.
+    """
+    cfg = get_config(config, **overrides)
+    x_uint8 = np.asarray(x_uint8, np.uint8)
+    labels = np.asarray(labels, np.int32)
+    n = len(labels)
+    if n < 1 or x_uint8.shape != (n, 32, 32, 3):
+        raise ValueError(
+            f"x must have shape [n, 32, 32, 3] matching labels [n]; got {x_uint8.shape} and {labels.shape}"
+        )
+    total = cfg.total_steps(n)
+    bs = min(cfg.batch_size, n)
+    steps_per_epoch = max(1, n // bs)
+    epochs_seen = math.ceil(total / steps_per_epoch)
+    key = jax.random.PRNGKey(seed)
+    key, k_init = jax.random.split(key)
+    state = init(cfg, k_init, total)
+    correct = np.zeros((epochs_seen, n), bool)
+    loss = np.zeros((epochs_seen, n), np.float32)
+    presented = np.zeros((epochs_seen, n), bool)
+    rng = np.random.default_rng(seed)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
+    started = time.perf_counter()
+    step = 0
+    for epoch in range(epochs_seen):
+        order = rng.permutation(n)
+        for b in range(steps_per_epoch):
+            if step == total:
+                break
+            idx = order[b * bs : (b + 1) * bs]
+            key, k = jax.random.split(key)
+            state, l, c = train_step(state, x_uint8[idx], labels[idx], k, cfg=cfg, total_steps=total)
+            loss[epoch, idx], correct[epoch, idx], presented[epoch, idx] = np.asarray(l), np.asarray(c), True
+            step += 1
+            bar.update(1)
+    jax.block_until_ready(state.params)
+    bar.close()
+    return TrainResult(
+        state.params, state.batch_stats, cfg, total, time.perf_counter() - started, correct, loss, presented
+    )

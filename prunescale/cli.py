@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -19,6 +20,19 @@ app = typer.Typer(
 app.add_typer(theory_app, name="theory")
 app.add_typer(sim_app, name="sim")
 app.add_typer(validation_app, name="validate")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(
+        Path("prunescale-report"), "--out", help="Folder for the report, its figures and results.json."
+    ),
+    full: bool = typer.Option(False, "--full", help="More pools, angles, seeds and N = 200 (several minutes)."),
+):
+    """The main job: theory, a checking simulation, the figures and a report, in about two minutes."""
+    from prunescale.demo import run
+
+    run(out, full=full, echo=typer.echo)
 
 
 def main(argv=None):

@@ -359,6 +359,17 @@ def score(metric, x, y=None, *, seed=0, cache_dir=None, progress=False, x_test=N
         An entry whose stored configuration differs is refused, never mixed in.
     x_test, y_test : needed by "influence".
     options : override :data:`DEFAULTS` for the metric.
+
+    Returns
+    -------
+    Scores(scores [n], stderr [n] or None, config)
+
+    Example
+    -------
+    >>> x = np.zeros((4, 32, 32, 3), np.uint8)
+    >>> s = score("random", x, seed=0)
+    >>> s.scores.round(3).tolist(), s.config["metric"]
+    ([0.637, 0.27, 0.041, 0.017], 'random')
     """
     if metric == "influence" and (x_test is None or y_test is None):
         raise ValueError("metric 'influence' needs x_test and y_test")

@@ -212,6 +212,14 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
     Returns
     -------
     TrainResult, with per-epoch, per-example ``correct`` and ``loss`` records.
+
+    Example
+    -------
+    >>> from validation import load_cifar10
+    >>> d = load_cifar10()
+    >>> r = train(d.x_train[:100], d.y_train[:100], "toy", seed=0)
+    >>> r.steps, r.correct.shape
+    (6, (3, 100))
     """
     cfg = get_config(config, **overrides)
     x_uint8 = np.asarray(x_uint8, np.uint8)

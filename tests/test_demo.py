@@ -1,0 +1,43 @@
+"""The main job: ``prunescale demo`` answers the question end to end and writes a report."""
+
+import json
+
+import pytest
+
+from prunescale import demo
+from prunescale.cli import main
+
+
+def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys):
+    out = tmp_path / "report"
+    main(["demo", "--out", str(out)])
+    printed = capsys.readouterr().out
+    for step in ("1/4 theory", "2/4 simulation", "3/4 figures", "4/4 report"):
+        assert step in printed, f"the demo did not reach step {step!r}"
+    assert f"report: {(out / 'report.md').resolve()}" in printed
+    report = (out / "report.md").read_text()
+    for section in (
+        "## 1. Theory",
+        "## 2. Simulation",
+        "## 3. Figures",
+        "![theory](theory.png)",
+        "![simulation](sim.png)",
+    ):
+        assert section in report, f"report lacks {section!r}"
+    for png in ("theory.png", "sim.png"):
+        assert (out / png).stat().st_size > 50_000, f"figure {png} missing or empty"
+    results = json.loads((out / "results.json").read_text())
+    assert {r["policy"] for r in results["theory"]} <= {"hard", "easy"}
+    assert results["simulation"] and all(abs(s["z"]) < 5 for s in results["simulation"])
+    # the theory's crossover: easy for the smallest pool, hard for the largest (perfect metric)
+    perfect = [r for r in results["theory"] if r["theta"] == 0.0]
+    assert perfect[0]["policy"] == "easy" and perfect[-1]["policy"] == "hard"
+
+
+def test_a_failing_step_is_named(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("no solver today")
+
+    monkeypatch.setattr(demo, "simulation_table", broken)
+    with pytest.raises(demo.DemoStepError, match=r"step 2/4 \(simulation\) failed: no solver today"):
+        demo.run(tmp_path, progress=False, echo=lambda *a: None)

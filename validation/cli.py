@@ -139,3 +139,88 @@ def score_cmd(
             f"wrote {out} and {out.with_suffix('.json')}",
         ],
     )
+
+
+RUNS_CSV = Path("figures/data/cifar10_runs.csv")
+
+
+@app.command("sweep")
+def sweep_cmd(
+    results: Path = typer.Option(Path("results/cifar10"), "--results", help="Folder for per-job results (resumable)."),
+    plan: str = typer.Option(
+        "default", "--plan", help="default (experiments A and B, ~8-9 CPU-hours) | custom (the options below)."
+    ),
+    metrics: str = typer.Option("el2n", "--metrics", help="custom plan: comma list of metrics."),
+    policies: str = typer.Option("random,hard,easy", "--policies", help="custom plan: comma list of policies."),
+    pool_sizes: str = typer.Option("10000", "--pool-sizes", help="custom plan: comma list of pool sizes."),
+    keep_fractions: str = typer.Option(
+        "1,0.8,0.6,0.4,0.3,0.2,0.1", "--keep-fractions", help="custom plan: keep fractions."
+    ),
+    seeds: int = typer.Option(2, "--seeds", help="custom plan: seeds 0..n-1."),
+    config: str = typer.Option("sweep", "--config", help="custom plan: training config (default | sweep | toy)."),
+    budget: str = typer.Option(
+        "epochs", "--budget", help="custom plan: budget rule (epochs | steps | full_data), the same for every run."
+    ),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Address of an existing Dask scheduler (default: a LocalCluster)."
+    ),
+    workers: int = typer.Option(1, "--workers", help="LocalCluster worker processes."),
+    csv: Path = typer.Option(RUNS_CSV, "--csv", help="Where to write the table of all finished runs."),
+    data: Path = DATA,
+):
+    """Run a pruning sweep through Dask; kill it any time and run it again to resume."""
+    from theory.cli import floats
+    from validation import sweep
+    from validation.data import cache_dir
+
+    if plan == "default":
+        jobs = sweep.default_sweep()
+    elif plan == "custom":
+        jobs = sweep.grid(
+            [m for m in metrics.split(",") if m],
+            [p for p in policies.split(",") if p],
+            [int(v) for v in floats(pool_sizes, "--pool-sizes")],
+            floats(keep_fractions, "--keep-fractions"),
+            list(range(seeds)),
+            config=config,
+            budget=budget,
+        )
+    else:
+        raise ValueError(f"plan must be default or custom; got {plan!r}")
+    typer.echo(f"{len(jobs)} jobs, {len(sweep.pending(jobs, results))} to run; results in {results}")
+    frame = sweep.run_sweep(
+        jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores"
+    )
+    sweep.write_csv(frame, csv)
+    typer.echo(f"wrote {csv} ({len(frame)} runs)")
+
+
+@app.command("fit")
+def fit_cmd(
+    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table (prunescale validate sweep writes it)."),
+    out: Path = typer.Option(Path("figures/data/cifar10_fits.json"), "--out", help="Where to write the fit summaries."),
+    as_json: bool = JSON,
+):
+    """Fit power, exponential and broken power laws to each curve; say whether pruning beats the power law."""
+    from prunescale.io import save_json
+    from validation.analysis import fit_curves
+
+    summary = fit_curves(csv)
+    save_json(summary, out)
+    lines = [
+        f"{c['curve']}: best by AIC {c['best_aic']}, by held-out {c['best_heldout']}"
+        + (f"; beats the power law: {c['beats']['verdict']}" if "beats" in c else "")
+        for c in summary["curves"]
+    ]
+    emit(summary, as_json, lines + [f"wrote {out}"])
+
+
+@app.command("figure")
+def figure_cmd(
+    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),
+    out: Path = typer.Option(Path("figures/cifar10.png"), "--out", help="PNG to write (a PDF is written beside it)."),
+):
+    """Draw test error against examples kept (log-log) for every metric and policy, with the scale in the caption."""
+    from figures.cifar_figure import draw
+
+    typer.echo(f"wrote {draw(out, csv)}")

@@ -5,7 +5,8 @@ or an ``.npz`` holding ``x_train, y_train, x_test, y_test``, and verifies the
 sha256 of every array's raw bytes against the published dataset.  Without a
 path it looks, in order, at ``$PRUNESCALE_CIFAR10`` (a file), the cache
 directory (``$PRUNESCALE_CACHE`` or ``~/.cache/prunescale``), and
-``../shared/data/cifar10.npz`` beside the repository.  With
+``../shared/data/cifar10.npz`` beside the repository (or beside the
+working directory).  With
 ``download=True`` it fetches the canonical tarball into the cache, where a
 network exists.
 
@@ -67,6 +68,7 @@ def _candidates():
     for name in ("cifar10.npz", "cifar-10-python.tar.gz"):
         yield cache_dir() / name
     yield _SHARED
+    yield Path.cwd().resolve().parent / "shared" / "data" / "cifar10.npz"
 
 
 def find_cifar10() -> Path:

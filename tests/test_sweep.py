@@ -1,0 +1,60 @@
+"""Sweeps: job specs, results cached per job, resumption after kill -9, through Dask."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from validation import sweep
+
+TOY = dict(config="toy", epochs=1.0, test_size=100)
+EL2N_TOY = json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"})
+
+
+def _jobs():
+    return sweep.grid(["el2n"], ["random", "hard", "easy"], [100], [1.0, 0.5], [0], metric_options=EL2N_TOY, **TOY)
+
+
+def test_grid_runs_random_and_full_data_once_per_point():
+    jobs = _jobs()
+    assert [(j.metric, j.policy, j.keep_fraction) for j in jobs] == [
+        ("random", "random", 1.0),
+        ("random", "random", 0.5),
+        ("el2n", "hard", 0.5),
+        ("el2n", "easy", 0.5),
+    ]
+    assert len({j.key for j in jobs}) == 4
+    with pytest.raises(ValueError, match="keep_fraction must lie in"):
+        sweep.grid(["el2n"], ["hard"], [100], [1.5], [0])
+    with pytest.raises(ValueError, match="metric must be one of"):
+        sweep.grid(["loss"], ["hard"], [100], [0.5], [0])
+
+
+def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
+    results = tmp_path / "results"
+    script = (
+        "import sys; sys.path.insert(0, {root!r})\n"
+        "from tests.test_sweep import _jobs\n"
+        "from validation import sweep\n"
+        "sweep.run_sweep(_jobs(), {results!r}, score_cache={cache!r}, progress=False)\n"
+    ).format(root=os.getcwd(), results=str(results), cache=str(tmp_path / "scores"))
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(results.glob("jobs/*.json")):
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the driver and its Dask workers
+    proc.wait()
+    finished = {p.name: p.read_text() for p in results.glob("jobs/*.json")}
+    assert 1 <= len(finished) < 4, "the sweep should have been killed part-way"
+
+    frame = sweep.run_sweep(_jobs(), results, score_cache=tmp_path / "scores", progress=False)
+    assert len(frame) == 4 and frame.test_error.between(0, 1).all()
+    for name, text in finished.items():  # finished jobs were neither lost nor redone
+        assert (results / "jobs" / name).read_text() == text
+    assert set(frame.columns) == set(sweep.COLUMNS)
+    sweep.write_csv(frame, tmp_path / "runs.csv")
+    assert (tmp_path / "runs.csv").read_text().splitlines()[0] == ",".join(sweep.COLUMNS)

@@ -1,0 +1,73 @@
+"""From the runs table to curves, fits and verdicts (the analysis behind ``prunescale validate fit``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import fits
+
+
+def curves(frame: pd.DataFrame):
+    """Mean test error and its standard error per (pool, metric, policy, kept size), over seeds.
+
+    Keeping everything (f = 1, run once as "random") belongs to every curve of its pool.
+    """
+    full = frame[frame.keep_fraction == 1.0]
+    out = {}
+    for (pool, metric, policy), group in frame[frame.keep_fraction < 1.0].groupby(["pool_size", "metric", "policy"]):
+        group = pd.concat([group, full[full.pool_size == pool]])
+        stats = group.groupby("n_train").test_error.agg(["mean", "std", "count"]).reset_index()
+        stats["se"] = (stats["std"] / np.sqrt(stats["count"])).fillna(np.nan)
+        out[(int(pool), metric, policy)] = stats
+    return out
+
+
+def _pooled_stderr(stats):
+    """Standard errors with a floor: the curve's median relative standard error times the error.
+
+    Two or three seeds give erratic standard errors (some near zero, which
+    would dominate a weighted fit); pooling the relative error along the
+    curve is steadier.  With one seed (no spread at all) the floor is 5%.
+    """
+    e, se = stats["mean"].values, stats.se.values
+    rel = se / e
+    pooled = np.nanmedian(rel) if np.isfinite(rel).any() else 0.05
+    return np.maximum(np.where(np.isfinite(se), se, 0.0), pooled * e)
+
+
+def fit_curves(csv):
+    """Per curve: every law's fit and AIC, held-out scores, and for pruned curves the criterion."""
+    frame = pd.read_csv(csv)
+    table = curves(frame)
+    summary = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
+    for (pool, metric, policy), stats in table.items():
+        n, e = stats.n_train.values.astype(float), stats["mean"].values
+        se = _pooled_stderr(stats)
+        entry = {
+            "curve": f"pool {pool}, {metric}, keep {policy}",
+            "pool_size": pool,
+            "metric": metric,
+            "policy": policy,
+            "n_train": n.tolist(),
+            "test_error": e.tolist(),
+            "stderr": se.tolist(),
+        }
+        laws = [law for law, (_, k) in fits.LAWS.items() if n.size > k]
+        if laws:
+            result = fits.compare_laws(n, e, se, laws)
+            entry["fits"] = {k: dict(v._asdict()) for k, v in result["fits"].items()}
+            entry["heldout"] = result["heldout"]
+            entry["best_aic"], entry["best_heldout"] = result["best_aic"], result["best_heldout"]
+        else:
+            entry["best_aic"] = entry["best_heldout"] = None
+        random_key = (pool, "random", "random")
+        pruned = n < pool  # the shared keep-everything point says nothing about pruning
+        if policy != "random" and random_key in table and pruned.sum() >= 4:
+            r = table[random_key]
+            if r.n_train.size > 3:
+                entry["beats"] = fits.beats_power_law(
+                    r.n_train.values, r["mean"].values, _pooled_stderr(r), n[pruned], e[pruned], se[pruned]
+                )
+        summary["curves"].append(entry)
+    return summary

@@ -112,5 +112,9 @@ def test_runs_table_to_fits_and_figure(tmp_path, capsys):
     by_curve = {c["policy"]: c for c in summary["curves"]}
     assert by_curve["random"]["best_aic"] in ("power", "broken")
     assert by_curve["hard"]["beats"]["verdict"] is True
+    main(["validate", "calibrate", "--csv", str(csv), "--out", str(tmp_path / "cal.json"), "--json"])
+    calibration = json.loads(capsys.readouterr().out)
+    (hard,) = calibration["pools"][0]["metrics"]
+    assert hard["metric"] == "el2n" and 0.0 <= hard["theta_ci95"][0] <= hard["theta"] <= hard["theta_ci95"][1] <= 90.0
     main(["validate", "figure", "--csv", str(csv), "--out", str(tmp_path / "cifar.png")])
     assert (tmp_path / "cifar.png").stat().st_size > 20_000

@@ -71,3 +71,45 @@ def fit_curves(csv):
                 )
         summary["curves"].append(entry)
     return summary
+
+
+def calibrate_runs(csv):
+    """Fit (d, A) on each pool's random curve, then theta per metric and policy; compare best keep fractions."""
+    from . import calibrate
+
+    frame = pd.read_csv(csv)
+    table = curves(frame)
+    out = {"runs": int(len(frame)), "pools": []}
+    for pool in sorted({k[0] for k in table}):
+        if (pool, "random", "random") not in table:
+            continue
+        r = table[(pool, "random", "random")]
+        scale = calibrate.fit_scale(r.n_train.values, r["mean"].values, _pooled_stderr(r))
+        entry = {"pool_size": pool, "d": scale.d, "A": scale.A, "A_times_d": scale.A * scale.d, "metrics": []}
+        for (p, metric, policy), s in table.items():
+            if p != pool or policy == "random":
+                continue
+            pruned = s[s.n_train < pool]
+            if len(pruned) < 2:
+                continue
+            f = pruned.n_train.values / pool
+            angle = calibrate.fit_theta(
+                pruned.n_train.values, pruned["mean"].values, _pooled_stderr(pruned), f, policy, scale
+            )
+            observed = s.loc[s["mean"].idxmin()]
+            entry["metrics"].append(
+                dict(
+                    metric=metric,
+                    policy=policy,
+                    theta=angle.theta,
+                    theta_ci68=angle.ci68,
+                    theta_ci95=angle.ci95,
+                    chi2=angle.chi2,
+                    points=int(len(pruned)),
+                    observed_best_keep_fraction=float(observed.n_train / pool),
+                    observed_best_error=float(observed["mean"]),
+                    theory=calibrate.theory_keep_fraction(pool, scale, angle.theta),
+                )
+            )
+        out["pools"].append(entry)
+    return out

@@ -215,6 +215,33 @@ def fit_cmd(
     emit(summary, as_json, lines + [f"wrote {out}"])
 
 
+@app.command("calibrate")
+def calibrate_cmd(
+    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),
+    out: Path = typer.Option(
+        Path("figures/data/cifar10_calibration.json"), "--out", help="Where to write the calibration."
+    ),
+    as_json: bool = JSON,
+):
+    """Fit the theory to the runs: effective dimension and scale, and an effective metric angle theta with CIs."""
+    from prunescale.io import save_json
+    from validation.analysis import calibrate_runs
+
+    result = calibrate_runs(csv)
+    save_json(result, out)
+    lines = []
+    for pool in result["pools"]:
+        lines.append(
+            f"pool {pool['pool_size']}: d = {pool['d']:.4g}, A = {pool['A']:.3g} (A*d = {pool['A_times_d']:.4g})"
+        )
+        for m in pool["metrics"]:
+            lines.append(
+                f"  {m['metric']}, keep {m['policy']}: theta = {m['theta']:.1f} deg (95% CI {m['theta_ci95'][0]:.0f}-{m['theta_ci95'][1]:.0f}); "
+                f"best f observed {m['observed_best_keep_fraction']:.2f}, theory {m['theory']['policy']} f* = {m['theory']['keep_fraction']:.3g}"
+            )
+    emit(result, as_json, lines + [f"wrote {out}"])
+
+
 @app.command("figure")
 def figure_cmd(
     csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),

@@ -18,12 +18,40 @@ POLICIES = ("hard", "easy", "random")
 
 
 def pool_size(N, alpha_tot):
-    """Number of pool examples, ``round(alpha_tot * N)``."""
+    """Number of pool examples, ``round(alpha_tot * N)``.
+
+    Parameters
+    ----------
+    N : int, alpha_tot : float
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> pool_size(200, 2.5)
+    500
+    """
     return int(round(alpha_tot * N))
 
 
 def kept_size(N, alpha_tot, keep_fraction):
-    """Number of kept examples, ``round(f * P)`` (at least 1)."""
+    """Number of kept examples, ``round(f * P)`` (at least 1), with ``P = pool_size(N, alpha_tot)``.
+
+    Parameters
+    ----------
+    N : int, alpha_tot : float, keep_fraction : float in (0, 1]
+
+    Returns
+    -------
+    int
+
+    Example
+    -------
+    >>> kept_size(200, 2.5, 0.1)
+    50
+    """
     return max(int(round(keep_fraction * pool_size(N, alpha_tot))), 1)
 
 
@@ -32,6 +60,21 @@ def teacher_and_probe(key, N, theta_deg):
 
     The probe is ``cos(theta) T + sin(theta) v`` with ``v`` a random unit
     vector orthogonal to ``T`` (Gram-Schmidt, so the angle is exact).
+
+    Parameters
+    ----------
+    key : a JAX PRNG key; N : int; theta_deg : float in [0, 90]
+
+    Returns
+    -------
+    (teacher, probe), unit vectors of shape [N]
+
+    Example
+    -------
+    >>> with jax.enable_x64(True):
+    ...     T, p = teacher_and_probe(jax.random.PRNGKey(0), 30, 60.0)
+    ...     print(round(float(T @ p), 12))
+    0.5
     """
     k_t, k_v = jax.random.split(key)
     teacher = jax.random.normal(k_t, (N,))
@@ -67,6 +110,21 @@ def draw_pruned(key, theta_deg, *, N, pool, kept, policy):
     vmap over ``key`` (and ``theta_deg``) for seeds.  Call it under
     ``jax.enable_x64(True)`` for float64, as :func:`draw` does: the max-margin
     student is checked to 1e-6, which float32 data cannot support.
+
+    Parameters
+    ----------
+    key : JAX PRNG key; theta_deg : float; N, pool, kept : static ints; policy : "hard" | "easy" | "random"
+
+    Returns
+    -------
+    (X [kept, N], y [kept], teacher [N], probe [N])
+
+    Example
+    -------
+    >>> keys = jax.random.split(jax.random.PRNGKey(0), 4)
+    >>> X, y, T, p = jax.vmap(lambda k: draw_pruned(k, 0.0, N=10, pool=40, kept=8, policy="hard"))(keys)
+    >>> X.shape, y.shape
+    ((4, 8, 10), (4, 8))
     """
     k_dir, k_x, k_r = jax.random.split(key, 3)
     teacher, probe = teacher_and_probe(k_dir, N, theta_deg)

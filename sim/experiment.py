@@ -281,11 +281,21 @@ def compare_with_theory(result):
     The theory is evaluated at the realised sizes: ``alpha_prune = kept / N``
     and ``keep_fraction = kept / pool``.
 
+    Parameters
+    ----------
+    result : xarray.Dataset from :func:`simulate`
+
     Returns
     -------
     xarray.Dataset
         Per point: ``theory`` (error from :func:`theory.test_error`),
         ``sim_mean``, ``sim_se`` and ``z = (sim_mean - theory) / sim_se``.
+
+    Example
+    -------
+    >>> cmp = compare_with_theory(simulate(N=50, alpha_tot=4.0, keep_fraction=0.5, seeds=4))
+    >>> round(float(cmp.theory[0]), 4), sorted(cmp.data_vars)
+    (0.1361, ['sim_mean', 'sim_se', 'theory', 'z'])
     """
     from theory import test_error
 

@@ -287,8 +287,23 @@ def max_margin_reference(X, y):
 
     Lawson and Hanson: with ``E = [G^T; 1^T]`` and ``u = argmin_{u>=0}
     |E u - e_{N+1}|``, the residual ``r = E u - e_{N+1}`` gives
-    ``w = -r[:N] / r[N]``.  Returns ``w`` scaled to minimum margin 1.
+    ``w = -r[:N] / r[N]``.
+
+    Parameters
+    ----------
+    X : array [P, N]; y : array [P] of +1 / -1
+
+    Returns
+    -------
+    w : array [N], scaled to minimum margin 1.
+
     Raises ``ValueError`` if the problem is not separable.
+
+    Example
+    -------
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, -1.0]])
+    >>> max_margin_reference(X, np.array([1.0, 1.0, -1.0])).round(12).tolist()
+    [1.0, 0.5]
     """
     X = np.asarray(X, np.float64)
     G = X * np.asarray(y, np.float64)[:, None]

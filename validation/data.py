@@ -204,7 +204,13 @@ def class_balanced_subset(labels, size, seed=0, num_classes=10) -> np.ndarray:
 
 
 def random_pool(n_total, size, seed=0) -> np.ndarray:
-    """Sorted indices of a uniformly random pool of ``size`` out of ``n_total`` examples."""
+    """Sorted indices of a uniformly random pool of ``size`` out of ``n_total`` examples.
+
+    Example
+    -------
+    >>> random_pool(10, 3, seed=0).tolist()
+    [5, 6, 9]
+    """
     if not 1 <= size <= n_total:
         raise ValueError(f"size must lie in [1, {n_total}]; got {size}")
     return np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))

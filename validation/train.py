@@ -48,6 +48,7 @@ class TrainConfig:
     steps: int = 0  # for budget="steps"
     full_size: int = 50000  # for budget="full_data"
     augment: bool = True  # random 2-pixel translation (reflect) and horizontal flip
+    tta: bool = True  # test accuracy averages the logits of each image and its mirror image
     eval_batch_size: int = 1000
 
     def total_steps(self, n_train: int) -> int:
@@ -81,6 +82,23 @@ CONFIGS = {
 
 
 def get_config(name_or_config, **overrides) -> TrainConfig:
+    """A preset (or a given config) with fields replaced, checked.
+
+    Parameters
+    ----------
+    name_or_config : "default", "sweep", "toy" or a TrainConfig
+    overrides : TrainConfig fields
+
+    Returns
+    -------
+    TrainConfig
+
+    Example
+    -------
+    >>> cfg = get_config("sweep", budget="full_data")
+    >>> cfg.widths, cfg.total_steps(5000) == cfg.total_steps(50000)
+    ((32, 128, 128), True)
+    """
     if isinstance(name_or_config, TrainConfig):
         cfg = name_or_config
     elif name_or_config in CONFIGS:
@@ -182,7 +200,17 @@ def _logits(params, batch_stats, x_uint8, *, cfg):
 
 
 def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
-    """Logits (eval mode, no augmentation) for uint8 images, in batches."""
+    """Logits (eval mode, no augmentation) for uint8 images, in batches.
+
+    Parameters
+    ----------
+    result_or_params : a TrainResult (or params, with ``cfg`` and ``batch_stats``)
+    x_uint8 : uint8 [n, 32, 32, 3]
+
+    Returns
+    -------
+    numpy array [n, 10]
+    """
     if isinstance(result_or_params, TrainResult):
         params, batch_stats, cfg = result_or_params.params, result_or_params.batch_stats, result_or_params.config
     else:
@@ -195,7 +223,11 @@ def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
 
 
 def accuracy(result, x_uint8, labels):
-    return float(np.mean(predict(result, x_uint8).argmax(-1) == np.asarray(labels)))
+    """Test accuracy; with ``config.tta`` the logits of each image and its mirror image are averaged."""
+    logits = predict(result, x_uint8)
+    if result.config.tta:
+        logits = logits + predict(result, np.ascontiguousarray(x_uint8[:, :, ::-1]))
+    return float(np.mean(logits.argmax(-1) == np.asarray(labels)))
 
 
 def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **overrides) -> TrainResult:

@@ -36,12 +36,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="sweep")
     parser.add_argument("--epochs", type=float, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--throughput", action="store_true")
     args = parser.parse_args()
     if args.throughput:
         return throughput(args.config)
     d = load_cifar10()
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
+    overrides |= {} if args.batch_size is None else {"batch_size": args.batch_size}
     r = train(d.x_train, d.y_train, args.config, seed=0, progress=True, **overrides)
     acc = accuracy(r, d.x_test, d.y_test)
     images = r.steps * r.config.batch_size

@@ -29,6 +29,7 @@ def draw(out=Path("figures/cifar10.png"), csv=RUNS):
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     styles = {"random": ":", "hard": "-", "easy": "--"}
+    colors = {"random": "0.3", "hard": "tab:red", "easy": "tab:blue"}
     ax = axes[0]
     for (pool, metric, policy), s in sorted(table.items()):
         if pool != pools[-1]:
@@ -68,7 +69,7 @@ def draw(out=Path("figures/cifar10.png"), csv=RUNS):
     fig.suptitle(
         f"CIFAR-10, airbench-style ResNet, budget '{', '.join(sorted(frame.budget.unique()))}' "
         f"({', '.join(f'{e:g}' for e in sorted(frame.epochs.unique()))} epochs), "
-        f"{seeds.min()}-{seeds.max()} seeds per point, {len(frame)} runs",
+        f"{seeds.min()}{'' if seeds.min() == seeds.max() else f'-{seeds.max()}'} seed(s) per point, {len(frame)} runs",
         fontsize=9,
     )
     out = Path(out)

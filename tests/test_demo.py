@@ -24,7 +24,8 @@ def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys):
         "![simulation](sim.png)",
     ):
         assert section in report, f"report lacks {section!r}"
-    for png in ("theory.png", "sim.png"):
+    assert "![CIFAR-10](cifar10.png)" in report  # drawn from the committed figures/data/cifar10_runs.csv
+    for png in ("theory.png", "sim.png", "cifar10.png"):
         assert (out / png).stat().st_size > 50_000, f"figure {png} missing or empty"
     results = json.loads((out / "results.json").read_text())
     assert {r["policy"] for r in results["theory"]} <= {"hard", "easy"}

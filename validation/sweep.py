@@ -176,7 +176,7 @@ def run_sweep(jobs, results_dir, *, scheduler=None, workers=1, data_path=None, s
         cluster = (
             None
             if scheduler
-            else LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=None)
+            else LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True, dashboard_address=":0")
         )
         with Client(scheduler or cluster) as client:
             futures = [

@@ -75,7 +75,7 @@ CONFIGS = {
     # the accuracy configuration (full width, more epochs)
     "default": TrainConfig(widths=(64, 256, 256), stem=24, epochs=12.0),
     # the sweep configuration: half width, few epochs
-    "sweep": TrainConfig(widths=(32, 128, 128), stem=24, epochs=3.5, batch_size=250, lr=0.15),
+    "sweep": TrainConfig(widths=(32, 128, 128), stem=24, epochs=3.8, batch_size=128, lr=0.15),
     # seconds on a few hundred images: the tests
     "toy": TrainConfig(widths=(8, 16, 16), stem=8, epochs=3.0, batch_size=50, lr=0.1, eval_batch_size=500),
 }

@@ -29,7 +29,7 @@ def demo_cmd(
     ),
     full: bool = typer.Option(False, "--full", help="More pools, angles, seeds and N = 200 (several minutes)."),
 ):
-    """The main job: theory, a checking simulation, the figures and a report, in about two minutes."""
+    """The main job: theory, a checking simulation, the figures and a report, in about a minute."""
     from prunescale.demo import run
 
     run(out, full=full, echo=typer.echo)

@@ -61,3 +61,12 @@ def save_figure(fig, path, **savefig_kwargs):
     buffer = io.BytesIO()
     fig.savefig(buffer, format=Path(path).suffix.lstrip("."), **savefig_kwargs)
     atomic_write(path, buffer.getvalue())
+
+
+def save_npz(path, **arrays):
+    """Atomically write numpy arrays as an ``.npz`` file."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())

@@ -9,13 +9,12 @@ an error, never returned.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 
-from prunescale.io import atomic_write, config_key, jsonable, save_json
+from prunescale.io import config_key, jsonable, save_json, save_npz
 
 
 class ConfigMismatch(ValueError):
@@ -44,8 +43,6 @@ class ScoreCache:
 
     def save(self, config, arrays):
         data, meta = self.paths(config)
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        atomic_write(data, buffer.getvalue())
+        save_npz(data, **arrays)
         save_json(config, meta)  # last: an entry counts only once both files exist
         return data

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import typer
 
 from theory.cli import JSON, emit
@@ -93,7 +92,7 @@ def score_cmd(
     as_json: bool = JSON,
 ):
     """Score every training example by a pruning metric (higher = harder), with a cache."""
-    from prunescale.io import atomic_write, save_json
+    from prunescale.io import save_json, save_npz
     from validation import load_cifar10, score
     from validation.data import cache_dir
 
@@ -114,12 +113,8 @@ def score_cmd(
         **extra,
         **opts,
     )
-    import io
-
-    buffer = io.BytesIO()
     arrays = dict(scores=s.scores, indices=idx) | ({} if s.stderr is None else {"stderr": s.stderr})
-    np.savez(buffer, **arrays)
-    atomic_write(out, buffer.getvalue())
+    save_npz(out, **arrays)
     save_json(s.config, out.with_suffix(".json"))
     record = dict(
         metric=metric,

@@ -11,7 +11,9 @@ Panels
   B  error vs keep fraction at fixed pool alpha_tot (the paper's other view).
   C  the easy/hard crossover in the (alpha_tot, f) plane.
   D  the frontier for theta = 0, 10, 20, 30 degrees against the power law.
-  E  the frontier's keep fraction f* against the pool it prunes, alpha_tot.
+  E  the optimal keep fraction f_opt(alpha_tot) of a fixed pool (the cheapest
+     f within 0.1% of the best error, either policy) for theta = 0, 10, 20,
+     30 degrees, and each metric's floor f_min(theta) (dashed).
   F  the scale-invariant excess c(alpha_prune) of keep-hard pruning (sympy
      limit and the solver at f = 1e-9), diverging at the capacity 2.
 """
@@ -32,6 +34,7 @@ MAX_POOL = 1e3
 FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.1]
 POOLS = [2.0, 5.0, 20.0, 100.0, 1000.0]
 THETAS = [0.0, 10.0, 20.0, 30.0]
+F_OPT_RTOL = 1e-3  # optimal_keep_fraction's tie tolerance, used for its floor too
 
 
 def compute(quick=False, progress=True):
@@ -80,6 +83,15 @@ def compute(quick=False, progress=True):
             "keep_fraction": fr.keep_fraction.tolist(),
             "alpha_tot": fr.alpha_tot.tolist(),
             "error": fr.error.tolist(),
+        }
+    pools = np.geomspace(1.0, 1e4, 6 if quick else 17)
+    out["f_opt"] = {"alpha_tot": pools.tolist(), "rtol": F_OPT_RTOL}
+    for th in tqdm(THETAS, desc="f_opt per theta", disable=not progress):
+        choices = [theory.optimal_keep_fraction(p, th, rtol=F_OPT_RTOL) for p in pools]
+        out["f_opt"][str(th)] = {
+            "keep_fraction": [c.keep_fraction for c in choices],
+            "policy": [c.policy for c in choices],
+            "floor": theory.keep_fraction_floor(th, tolerance=F_OPT_RTOL),
         }
     return out
 
@@ -154,15 +166,22 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
     ax.legend(fontsize=7, frameon=False)
 
     ax = axes[1, 1]
-    for color, th in zip(tcolors[1:], THETAS[1:]):
-        fr = record["frontier"][str(th)]
-        ax.loglog(fr["alpha_tot"], fr["keep_fraction"], "o-", ms=3, color=color, label=rf"$\theta$ = {th:g}$^\circ$")
+    fo = record["f_opt"]
+    pools = np.array(fo["alpha_tot"])
+    for color, th in zip(tcolors, THETAS):
+        row = fo[str(th)]
+        f_opt, easy = np.array(row["keep_fraction"]), np.array(row["policy"]) == "easy"
+        ax.loglog(pools, f_opt, "-", color=color, lw=1.4, label=rf"$\theta$ = {th:g}$^\circ$")
+        ax.loglog(pools[easy], f_opt[easy], "o", ms=4, mfc="white", color=color)
+        ax.loglog(pools[~easy], f_opt[~easy], "o", ms=3, color=color)
+        if row["floor"] > 0:
+            ax.axhline(row["floor"], color=color, lw=1.0, ls="--")
     ax.set(
-        xlabel=r"$\alpha_{tot}$ (pool the frontier prunes)",
-        ylabel=r"best keep fraction $f^*$",
-        title=r"E. Optimal keep fraction $f_{opt}(\alpha_{tot})$",
+        xlabel=r"$\alpha_{tot}$ (pool per dimension)",
+        ylabel=r"$f_{opt}$ (open: keep easy, filled: keep hard)",
+        title=r"E. Optimal keep fraction $f_{opt}(\alpha_{tot})$, floors $f_{min}(\theta)$ dashed",
     )
-    ax.legend(fontsize=7, frameon=False)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
 
     ax = axes[1, 2]
     ex = record["excess"]

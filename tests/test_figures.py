@@ -9,9 +9,17 @@ from prunescale.cli import main
 def test_committed_figure_data_holds_every_panel():
     record = json.loads(DATA.read_text())
     assert not record["quick"]
-    for key in ("fixed_f", "fixed_pool", "crossover", "frontier", "excess", "random"):
+    for key in ("fixed_f", "fixed_pool", "crossover", "frontier", "excess", "random", "f_opt"):
         assert key in record
     assert set(record["frontier"]) == {"0.0", "10.0", "20.0", "30.0"}
+
+
+def test_committed_f_opt_settles_on_the_floor_only_for_an_imperfect_metric():
+    f_opt = json.loads(DATA.read_text())["f_opt"]
+    assert f_opt["0.0"]["floor"] == 0.0 and f_opt["0.0"]["keep_fraction"][-1] < 1e-3
+    for th in ("10.0", "20.0", "30.0"):
+        floor, largest_pool = f_opt[th]["floor"], f_opt[th]["keep_fraction"][-1]
+        assert 0 < floor < 1 and abs(largest_pool / floor - 1) < 1e-3
 
 
 def test_figure_command_draws_png_and_pdf(tmp_path, capsys):

@@ -177,6 +177,28 @@ def test_optimal_keep_fraction_large_pool_prefers_hard():
     assert ch.policy == "hard" and ch.keep_fraction < 0.05
 
 
+def test_an_uninformative_metric_floors_at_the_random_pruning_limit():
+    # theta = 90: keep-hard is random pruning, error ~ c / (f alpha_tot) at large pools,
+    # so within 1% of the whole pool means f >= 1 / 1.01
+    assert theory.keep_fraction_floor(90.0, tolerance=0.01) == pytest.approx(1 / 1.01, rel=1e-5)
+
+
+def test_pruning_a_large_pool_below_the_floor_loses_and_above_it_does_not():
+    floor = theory.keep_fraction_floor(10.0)
+    assert 0.0 == theory.keep_fraction_floor(0.0) < floor < theory.keep_fraction_floor(20.0) < 1.0
+    for pool in (1e4, 1e5):
+        full = theory.test_error(pool, 1.0)
+        assert theory.test_error(pool * 1.01 * floor, 1.01 * floor, 10.0) <= 1.01 * full
+        assert theory.test_error(pool * 0.99 * floor, 0.99 * floor, 10.0) > 1.01 * full
+
+
+def test_optimal_keep_fraction_of_growing_pools_settles_on_the_floor():
+    floor = theory.keep_fraction_floor(10.0, tolerance=1e-3)
+    f_opt = [theory.optimal_keep_fraction(p, 10.0, rtol=1e-3).keep_fraction for p in (30.0, 3e3)]
+    assert f_opt[0] > 1.01 * floor and f_opt[1] == pytest.approx(floor, rel=1e-3)
+    assert theory.pareto_frontier([10.0], 10.0).f_min == theory.keep_fraction_floor(10.0)
+
+
 def test_easy_hard_crossover():
     policy, hard, easy = theory.best_policy([2.0, 200.0], 0.3)
     assert policy.tolist() == ["easy", "hard"]

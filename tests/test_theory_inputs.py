@@ -52,6 +52,10 @@ def test_messages_name_the_valid_range():
         theory.lossless_keep_fraction(100.0, tolerance=0.0)
     with pytest.raises(ValueError, match="target_error"):
         theory.kept_size_for_error(0.7, max_pool=100)
+    with pytest.raises(ValueError, match=r"theta \(degrees\) must lie in \[0, 90\]"):
+        theory.keep_fraction_floor(-5.0)
+    with pytest.raises(ValueError, match="tolerance"):
+        theory.keep_fraction_floor(10.0, tolerance=1.5)
 
 
 def test_public_api_is_pinned():
@@ -65,6 +69,7 @@ def test_public_api_is_pinned():
             "best_policy",
             "capacity_threshold",
             "hard_pruning_excess",
+            "keep_fraction_floor",
             "kept_size_for_error",
             "lossless_keep_fraction",
             "no_pruning_coefficient",

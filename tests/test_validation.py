@@ -109,6 +109,36 @@ def test_toy_training_runs_records_per_example_quantities_and_is_seeded(toy):
     assert validation.predict(a, x[:10]).shape == (10, 10)
 
 
+@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+def test_the_trainer_matches_a_plain_jax_reference_of_the_same_net_and_step(toy, layout):
+    import jax
+    import jax.numpy as jnp
+
+    from validation import reference
+    from validation.train import init, make_model, normalise, train_step
+
+    cfg = validation.get_config("toy")
+    x, y = toy[0][:32], toy[1][:32]
+    state = init(cfg, jax.random.PRNGKey(0), 10)
+    params, stats = jax.tree.map(np.array, state.params), jax.tree.map(np.array, state.batch_stats)
+    model = make_model(cfg)
+    for train in (False, True):
+        out = model.apply({"params": params, "batch_stats": stats}, normalise(x), train=train, mutable=train)
+        logits = out[0] if train else out
+        ref_logits, _ = reference.forward(params, stats, normalise(x), train, layout)
+        np.testing.assert_allclose(ref_logits, logits, atol=1e-5)
+    key = jax.random.PRNGKey(1)
+    after, losses, _ = train_step(state, x, y, key, cfg=cfg, total_steps=10)
+    p, _, _, ref_losses = reference.train_step(
+        params, stats, reference.init_momentum(params), 0, x, y, key, cfg=cfg, total_steps=10, layout=layout
+    )
+    np.testing.assert_allclose(ref_losses, losses, atol=1e-5)
+    gaps = jax.tree.map(lambda a, b: float(jnp.max(jnp.abs(a - b))), after.params, p)
+    assert max(jax.tree.leaves(gaps)) < 1e-5
+    with pytest.raises(ValueError, match="layout must be one of NHWC, NCHW"):
+        reference.forward(params, stats, normalise(x), False, "CHWN")
+
+
 def test_the_budget_rule_is_explicit():
     cfg = validation.get_config("sweep")
     assert cfg.total_steps(5000) == int(np.ceil(cfg.epochs * 5000 / cfg.batch_size))

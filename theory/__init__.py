@@ -13,6 +13,7 @@ Public API::
     pareto_frontier(alpha_prune, theta, policy, max_pool)      -> Frontier
     optimal_keep_fraction(alpha_tot, theta)                    -> Choice
     lossless_keep_fraction(alpha_tot, theta, tolerance)        -> Lossless
+    keep_fraction_floor(theta, tolerance)                      -> f_min(theta), large pools
     kept_size_for_error(target_error, theta, policy, max_pool) -> (alpha_prune, f)
     best_policy(alpha_tot, keep_fraction, theta)               -> easy/hard crossover
     hard_pruning_excess(alpha_prune)                           -> c(alpha_prune), f -> 0
@@ -29,6 +30,7 @@ from .frontier import (
     Frontier,
     Lossless,
     best_policy,
+    keep_fraction_floor,
     kept_size_for_error,
     lossless_keep_fraction,
     optimal_keep_fraction,
@@ -44,6 +46,7 @@ __all__ = [
     "best_policy",
     "capacity_threshold",
     "hard_pruning_excess",
+    "keep_fraction_floor",
     "kept_size_for_error",
     "lossless_keep_fraction",
     "no_pruning_coefficient",

@@ -412,28 +412,44 @@ def outer(a, b):
 # ----------------------------------------------------------------------------
 
 
-def solve_kappa(prob, ell, psi, kappa, tol=1e-14, maxiter=60):
+def solve_kappa(prob, ell, psi, kappa, tol=1e-11, maxiter=60):
     """Solve ``F(kappa) = 0`` at fixed angles.
 
-    Newton converges from any start because ``F`` is concave and strictly
-    decreasing in ``kappa``.  It stops at ``tol`` or, where rounding in ``F``
-    is reached first, when ``|F|`` stops falling (a noise floor far below
-    the accuracy of the result)."""
+    ``F = s^2 - lam Q`` with ``Q`` increasing in ``kappa`` from 0 (no margin
+    violated) through a Gaussian-like tail to quadratic growth.  Newton on
+    ``log(lam Q / s^2)`` takes a few steps from far on either side, where
+    Newton on ``F`` crawls through the tail; it is safeguarded by bisection
+    inside the bracket of points already seen on each side of the root.  It
+    stops at ``tol`` or, where rounding in ``F`` is reached first, when
+    ``|F|`` stops falling (a noise floor far below the accuracy of the
+    result).  The last step is applied, so quadratic convergence leaves an
+    error of order ``tol^2`` relative."""
     kappa = np.array(kappa, dtype=float, copy=True)
-    scale = geometry(ell, psi, prob.planar).s
+    s2 = np.square(geometry(ell, psi, prob.planar).s)
+    below = np.full(kappa.shape, -np.inf)  # largest kappa seen with F > 0
+    above = np.full(kappa.shape, np.inf)  # smallest kappa seen with F <= 0
     done = np.zeros(kappa.shape, dtype=bool)
     failed = np.zeros(kappa.shape, dtype=bool)
     last = np.full(kappa.shape, np.inf)
     for _ in range(maxiter):
-        todo = ~done
-        sub = prob.take(todo)
+        todo = np.flatnonzero(~done)
         k = kappa[todo]
-        F, F_k = evaluate(sub, ell[todo], psi[todo], k, order=0)
+        F, F_k = evaluate(prob.take(~done), ell[todo], psi[todo], k, order=0)
+        below[todo] = np.where(F > 0, np.maximum(below[todo], k), below[todo])
+        above[todo] = np.where(F <= 0, np.minimum(above[todo], k), above[todo])
+        lamQ = s2[todo] - F
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            step = -F / F_k
-        broken = ~np.isfinite(step) | ~np.isfinite(k + step)
-        step = np.where(broken, 0.0, step)
-        size = np.abs(step) / (np.abs(k) + scale[todo])
+            log_step = np.log1p(-F / s2[todo]) * lamQ / F_k
+            # right of the root (F <= 0), Newton on sqrt(lam Q), which is convex,
+            # never overshoots: let the log step go at most 3 times as far
+            sqrt_step = -2.0 * np.sqrt(lamQ) / (np.sqrt(lamQ) + np.sqrt(s2[todo])) * F / F_k
+            trial = k + np.where(F <= 0, np.maximum(log_step, 3.0 * sqrt_step), log_step)
+        bracketed = np.isfinite(below[todo]) & np.isfinite(above[todo])
+        outside = ~np.isfinite(trial) | (trial < below[todo]) | (trial > above[todo])
+        trial = np.where(outside & bracketed, 0.5 * (below[todo] + above[todo]), trial)
+        broken = ~np.isfinite(trial)
+        step = np.where(broken, 0.0, trial - k)
+        size = np.abs(step) / (np.abs(k) + np.sqrt(s2[todo]))
         stagnant = (np.abs(F) >= last[todo]) & (size < 1e-9)
         kappa[todo] = np.where(stagnant, k, k + step)
         done[todo] = (size <= tol) | stagnant | (F == 0) | broken

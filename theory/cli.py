@@ -133,6 +133,7 @@ def optimal_cmd(
             tolerance=tolerance,
             by_policy=ll.by_policy,
         ),
+        floor=frontier.keep_fraction_floor(theta, tolerance),
     )
     lines = [
         f"pool alpha_tot = {alpha_tot:g}, metric angle theta = {theta:g} deg",
@@ -140,6 +141,10 @@ def optimal_cmd(
         f"  optimal:     keep {ch.policy} f = {ch.keep_fraction:.4g} (alpha_prune = {ch.keep_fraction * alpha_tot:.4g}), error {ch.error:.6g}",
         f"  lossless:    keep {ll.policy} f >= {ll.keep_fraction:.4g} stays within {tolerance:.0%} of the whole pool (error {ll.error:.6g})",
     ]
+    if theta > 0:
+        lines.append(
+            f"  floor:       however large the pool, keeping less than f_min = {record['floor']:.4g} loses more than {tolerance:.0%}"
+        )
     emit(record, as_json, lines)
 
 

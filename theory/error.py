@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +13,10 @@ from ._saddle import Problem, Quadrature, kept_interval, maximise
 
 ALPHA_MAX = 1e12
 _CHUNK = 1024  # points solved together: bounds memory (nodes x points)
+# Chunks run on a thread each (the special functions and large array
+# operations release the GIL).  Chunking never depends on the thread count,
+# so the numbers do not either.
+_THREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class ConvergenceError(RuntimeError):
@@ -103,14 +109,25 @@ def solve(alpha_prune, keep_fraction, theta=0.0, policy="hard", *, strict=True, 
     out["converged"] = np.zeros(a.shape, dtype=bool)
     out["iterations"] = np.zeros(a.shape, dtype=int)
     rule = Quadrature(nodes).rule()
+    groups = []
     for planar in (True, False):
         sel = (th_eff == 0) if planar else (th_eff > 0)
-        if not sel.any():
-            continue
-        for chunk in np.array_split(np.flatnonzero(sel), -(-sel.sum() // _CHUNK)):
-            sp = _solve_group(a[chunk], f_eff[chunk], th_eff[chunk], kept_policy, planar, rule)
-            for k in ("phi", "R", "rho", "kappa", "converged", "iterations"):
-                out[k][chunk] = getattr(sp, k)
+        if sel.any():
+            groups += [(planar, c) for c in np.array_split(np.flatnonzero(sel), -(-sel.sum() // _CHUNK))]
+
+    def solve_chunk(group):
+        planar, chunk = group
+        return _solve_group(a[chunk], f_eff[chunk], th_eff[chunk], kept_policy, planar, rule)
+
+    threads = min(_THREADS, len(groups))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            solved = list(pool.map(solve_chunk, groups))
+    else:
+        solved = [solve_chunk(g) for g in groups]
+    for (_, chunk), sp in zip(groups, solved):
+        for k in ("phi", "R", "rho", "kappa", "converged", "iterations"):
+            out[k][chunk] = getattr(sp, k)
     error = np.where(out["converged"], out["phi"] / np.pi, np.nan)
     if strict and not out["converged"].all():
         bad = ~out["converged"]

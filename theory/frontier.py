@@ -7,12 +7,13 @@ f * alpha_tot`` the kept set (what training costs), ``f`` the keep fraction.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _checks
-from .error import ALPHA_MAX, solve
+from .error import ALPHA_MAX, ConvergenceError, solve
 
 F_FLOOR = 1e-10  # smallest keep fraction searched
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -92,6 +93,11 @@ class Frontier:
     random_error : the power law of random pruning (no pruning) at ``alpha_prune``.
     pool_limited : True where ``f*`` sits at the smallest fraction the largest
         pool allows: a bigger pool would lower the error further.
+    f_min : the floor :func:`keep_fraction_floor` of the metric (1% tolerance;
+        computed on first use, 0.0 for a perfect metric).  It bounds how hard
+        a given large pool can be pruned without loss; ``f*`` itself keeps
+        falling with ``alpha_prune`` because the frontier draws on ever larger
+        pools (docs/theory.md, "Imperfect metric").
     """
 
     alpha_prune: np.ndarray
@@ -103,6 +109,10 @@ class Frontier:
     theta: float
     policy: str
     max_pool: float | None
+
+    @functools.cached_property
+    def f_min(self):
+        return keep_fraction_floor(self.theta) if self.policy == "hard" else float("nan")
 
 
 def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
@@ -349,6 +359,40 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
         full_error=full,
         by_policy=by,
     )
+
+
+def keep_fraction_floor(theta, tolerance=0.01):
+    """The floor ``f_min(theta)``: pruning a large pool harder than this loses.
+
+    With a metric at angle ``theta > 0``, keep-hard is lossless (error within
+    ``tolerance`` of the whole pool) down to a keep fraction that stops
+    falling as the pool grows: the support vectors of a large pool lie near
+    the teacher's boundary, where the probe's margin still spreads as
+    ``sin(theta)``, and the kept band must cover that spread.  This is the
+    large-pool limit of :func:`lossless_keep_fraction`, found by growing
+    ``alpha_tot`` tenfold from 1e3 until the answer changes by less than
+    1e-4 (relative).  With a perfect metric (``theta = 0``) there is no
+    floor: the lossless fraction falls as ``4 / alpha_tot``, and 0.0 is
+    returned.
+
+    Examples
+    --------
+    >>> f10 = keep_fraction_floor(10.0)
+    >>> bool(0.3 < f10 < keep_fraction_floor(20.0) < 1.0)
+    True
+    """
+    th = float(_checks.theta(theta))
+    tol = float(_checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
+    if th == 0:
+        return 0.0
+    previous = None
+    for at in (1e3, 1e4, 1e5, 1e6):
+        limit = (1.0 + tol) * float(_error(at, 1.0, 0.0, "random"))
+        f = _smallest_within(at, th, "hard", limit, 1.0)
+        if previous is not None and abs(f / previous - 1.0) < 1e-4:
+            return f
+        previous = f
+    raise ConvergenceError(f"the lossless keep fraction at theta={th:g} did not settle by alpha_tot=1e6")
 
 
 def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):

@@ -3,6 +3,7 @@
     python benchmarks/bench_train.py --config sweep     # the sweep config on all 50k (target: 85% in 10 min)
     python benchmarks/bench_train.py --config default   # the accuracy config (target: 90% in 30 min)
     python benchmarks/bench_train.py --throughput       # images/second only, a few steps per batch size
+    python benchmarks/bench_train.py --side-by-side     # the flax trainer against the plain-JAX reference
 
 Run it with the machine otherwise idle: a background job halves the figures.
 """
@@ -13,7 +14,7 @@ import time
 import jax
 import numpy as np
 
-from validation import accuracy, get_config, load_cifar10, train
+from validation import accuracy, get_config, load_cifar10, reference, train
 from validation.train import init, train_step
 
 
@@ -32,15 +33,61 @@ def throughput(config, batch_sizes=(128, 250, 500), steps=5):
         print(f"{config}: batch {bs}: {steps * bs / (time.perf_counter() - t):.0f} images/s")
 
 
+def side_by_side(config, batch_size=128, steps=8, rounds=3):
+    """Images/second of the flax/optax step and of the plain-JAX reference of the same
+    net and step (channels-last and channels-first), interleaved on the same batch."""
+    d = load_cifar10()
+    cfg = get_config(config, batch_size=batch_size)
+    x, y = d.x_train[:batch_size], d.y_train[:batch_size].astype(np.int32)
+    total = 1000
+    state = init(cfg, jax.random.PRNGKey(0), total)
+    params, stats = jax.tree.map(np.array, state.params), jax.tree.map(np.array, state.batch_stats)
+    ref = {layout: [params, stats, reference.init_momentum(params)] for layout in reference.LAYOUTS}
+
+    def run_flax(i):
+        nonlocal state
+        state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(i), cfg=cfg, total_steps=total)
+        return loss
+
+    def run_ref(layout):
+        def step(i):
+            r = ref[layout]
+            r[0], r[1], r[2], loss = reference.train_step(
+                r[0], r[1], r[2], i, x, y, jax.random.PRNGKey(i), cfg=cfg, total_steps=total, layout=layout
+            )
+            return loss
+
+        return step
+
+    runs = {"flax + optax (the trainer)": run_flax} | {f"plain JAX, {k}": run_ref(k) for k in reference.LAYOUTS}
+    best = {name: 0.0 for name in runs}
+    for name, fn in runs.items():  # compile
+        jax.block_until_ready(fn(0))
+    for _ in range(rounds):  # interleaved, so drifts in machine load hit every variant alike
+        for name, fn in runs.items():
+            t = time.perf_counter()
+            for i in range(steps):
+                loss = fn(i + 1)
+            jax.block_until_ready(loss)
+            best[name] = max(best[name], steps * batch_size / (time.perf_counter() - t))
+    base = best["flax + optax (the trainer)"]
+    print(f"{config} config, batch {batch_size}, best of {rounds} rounds of {steps} steps:")
+    for name, rate in best.items():
+        print(f"  {name:28s} {rate:6.0f} images/s  ({rate / base:.2f}x the trainer)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="sweep")
     parser.add_argument("--epochs", type=float, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--throughput", action="store_true")
+    parser.add_argument("--side-by-side", action="store_true")
     args = parser.parse_args()
     if args.throughput:
         return throughput(args.config)
+    if args.side_by_side:
+        return side_by_side(args.config, batch_size=args.batch_size or 128)
     d = load_cifar10()
     overrides = {} if args.epochs is None else {"epochs": args.epochs}
     overrides |= {} if args.batch_size is None else {"batch_size": args.batch_size}

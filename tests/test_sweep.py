@@ -58,3 +58,25 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
     assert set(frame.columns) == set(sweep.COLUMNS)
     sweep.write_csv(frame, tmp_path / "runs.csv")
     assert (tmp_path / "runs.csv").read_text().splitlines()[0] == ",".join(sweep.COLUMNS)
+
+
+def test_the_default_plan_runs_seed_by_seed_and_curve_by_curve():
+    jobs = sweep.default_sweep()
+    seeds = [j.seed for j in jobs]
+    assert seeds == sorted(seeds)  # all of seed 0 before seed 1
+    first = jobs[:7]  # the random baseline of the 50k pool, f from 1 down
+    assert {(j.policy, j.pool_size) for j in first} == {("random", 50000)}
+    assert [j.keep_fraction for j in first] == sorted((j.keep_fraction for j in first), reverse=True)
+    curves = [(j.seed, j.pool_size, j.metric, j.policy) for j in jobs]
+    runs = [c for i, c in enumerate(curves) if i == 0 or c != curves[i - 1]]
+    assert len(runs) == len(set(runs)), "each curve's jobs are contiguous"
+
+
+def test_a_finished_job_is_not_trained_again(tmp_path, monkeypatch):
+    job = _jobs()[0]
+    row = dict.fromkeys(sweep.COLUMNS, 0) | {"test_error": 0.25}
+    path = sweep.job_path(tmp_path, job)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"job": job.spec(), "result": row}))
+    monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("trained again"))
+    assert sweep.run_job(job, tmp_path) == row

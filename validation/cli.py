@@ -160,7 +160,9 @@ def sweep_cmd(
         None, "--scheduler", help="Address of an existing Dask scheduler (default: a LocalCluster)."
     ),
     workers: int = typer.Option(1, "--workers", help="LocalCluster worker processes."),
-    csv: Path = typer.Option(RUNS_CSV, "--csv", help="Where to write the table of all finished runs."),
+    csv: Path = typer.Option(
+        RUNS_CSV, "--csv", help="Where to write the table of all finished runs (rewritten after every job)."
+    ),
     data: Path = DATA,
 ):
     """Run a pruning sweep through Dask; kill it any time and run it again to resume."""
@@ -184,7 +186,7 @@ def sweep_cmd(
         raise ValueError(f"plan must be default or custom; got {plan!r}")
     typer.echo(f"{len(jobs)} jobs, {len(sweep.pending(jobs, results))} to run; results in {results}")
     frame = sweep.run_sweep(
-        jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores"
+        jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores", csv=csv
     )
     sweep.write_csv(frame, csv)
     typer.echo(f"wrote {csv} ({len(frame)} runs)")

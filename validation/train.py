@@ -72,8 +72,9 @@ class TrainConfig:
 
 
 CONFIGS = {
-    # the accuracy configuration (full width, more epochs)
-    "default": TrainConfig(widths=(64, 256, 256), stem=24, epochs=12.0),
+    # the accuracy configuration: the sweep's net trained ~2.6x longer (90% in under 30 min on 2 CPU cores;
+    # full width, (64, 256, 256), runs at a third of the speed and fits only 4 epochs in that time)
+    "default": TrainConfig(widths=(32, 128, 128), stem=24, epochs=10.0, batch_size=128, lr=0.15),
     # the sweep configuration: half width, few epochs
     "sweep": TrainConfig(widths=(32, 128, 128), stem=24, epochs=3.8, batch_size=128, lr=0.15),
     # seconds on a few hundred images: the tests

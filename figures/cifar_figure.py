@@ -1,21 +1,143 @@
-"""CIFAR-10: test error against examples kept, per metric and policy, and the easy/hard crossover.
+"""CIFAR-10: scaling with pruning (with fits), the easy/hard crossover, and theory versus CIFAR.
 
 Drawn from ``figures/data/cifar10_runs.csv`` (``prunescale validate sweep`` writes it) by
-``prunescale validate figure``.  The caption states the scale: model, budget rule, epochs, seeds.
+``prunescale validate figure``, with the fits of ``prunescale validate fit`` and the calibration of
+``prunescale validate calibrate`` where those were made from the same table (same number of runs).
+The caption states the scale: model, budget rule, epochs, seeds.
+
+Panels
+  A  test error against examples kept (log-log) for every curve of the largest pool, each with its
+     best law by AIC (thin line).
+  B  test error against keep fraction for keep-hard and keep-easy, every pool: which policy wins.
+  C  the calibrated theory, ``A * eps(n / d, f, theta, policy)`` with each curve's fitted theta,
+     against the pruned runs of the largest calibrated pool.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from prunescale.io import save_figure
 
-RUNS = Path(__file__).parent / "data" / "cifar10_runs.csv"
+DATA = Path(__file__).parent / "data"
+RUNS = DATA / "cifar10_runs.csv"
+FITS = DATA / "cifar10_fits.json"
+CALIBRATION = DATA / "cifar10_calibration.json"
+STYLES = {"random": ":", "hard": "-", "easy": "--"}
 
 
-def draw(out=Path("figures/cifar10.png"), csv=RUNS):
+def _matching(path, frame):
+    """The JSON at ``path`` if it was made from a table of this many runs, else None."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if record.get("runs") == len(frame) else None
+
+
+def _label(metric, policy):
+    return "random" if policy == "random" else f"{metric}, keep {policy}"
+
+
+def _scaling_panel(ax, table, pool, fits):
+    from validation.fits import LAWS
+
+    by_curve = {(c["pool_size"], c["metric"], c["policy"]): c for c in (fits or {}).get("curves", [])}
+    for (p, metric, policy), s in sorted(table.items()):
+        if p != pool:
+            continue
+        bars = ax.errorbar(s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker="o", ms=3, capsize=2)
+        color = bars[0].get_color()
+        fit = by_curve.get((p, metric, policy), {})
+        law = fit.get("best_aic")
+        if law:
+            n = np.geomspace(s.n_train.min(), s.n_train.max(), 100)
+            ax.plot(n, LAWS[law][0](n, *fit["fits"][law]["params"].values()), color=color, lw=1.0, ls=STYLES[policy])
+        ax.plot(
+            [],
+            [],
+            color=color,
+            ls=STYLES[policy],
+            marker="o",
+            ms=3,
+            label=_label(metric, policy) + (f" ({law})" if law else ""),
+        )
+    ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
+    ax.set_title(
+        f"A. Pruning a pool of {pool} images; best law by AIC" if fits else f"A. Pruning a pool of {pool} images"
+    )
+    ax.legend(frameon=False, fontsize=7)
+
+
+def _crossover_panel(ax, table, pools):
+    for pool in pools:
+        for (p, metric, policy), s in sorted(table.items()):
+            if p == pool and policy != "random":
+                ax.errorbar(
+                    s.n_train / pool,
+                    s["mean"],
+                    yerr=s.se.fillna(0),
+                    ls=STYLES[policy],
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    label=f"pool {pool}, {metric}, keep {policy}",
+                )
+    ax.set(xscale="log", yscale="log", xlabel="keep fraction f", ylabel="test error")
+    ax.set_title("B. Easy or hard, small and large pools")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(frameon=False, fontsize=7)
+
+
+def _theory_panel(ax, table, calibration):
+    import theory
+
+    pools = [p for p in (calibration or {}).get("pools", []) if p["metrics"]]
+    if not pools:
+        ax.text(
+            0.5,
+            0.5,
+            "no calibration for this table:\nrun prunescale validate calibrate",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+        ax.set_axis_off()
+        return
+    entry = max(pools, key=lambda p: p["pool_size"])
+    pool, d, A = entry["pool_size"], entry["d"], entry["A"]
+    f = np.geomspace(0.05, 1.0, 40)
+    ax.plot(
+        f * pool,
+        A * theory.test_error(f * pool / d, 1.0),
+        color="0.3",
+        ls=":",
+        lw=1.2,
+        label=f"theory, random (d = {d:.3g}, A = {A:.2g})",
+    )
+    for m in entry["metrics"]:
+        s = table[(pool, m["metric"], m["policy"])]
+        bars = ax.errorbar(s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker="o", ms=3, capsize=2)
+        model = A * theory.solve(f * pool / d, f, m["theta"], m["policy"], strict=False).error
+        lo, hi = m["theta_ci95"]
+        ax.plot(
+            f * pool,
+            model,
+            color=bars[0].get_color(),
+            ls=STYLES[m["policy"]],
+            lw=1.2,
+            label=f"{m['metric']}, keep {m['policy']}: theta = {m['theta']:.0f} deg (95% CI {lo:.0f}-{hi:.0f})",
+        )
+    ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
+    ax.set_title(f"C. Theory calibrated on the pool of {pool}")
+    ax.legend(frameon=False, fontsize=7)
+
+
+def draw(out=Path("figures/cifar10.png"), csv=RUNS, fits=FITS, calibration=CALIBRATION):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -25,46 +147,14 @@ def draw(out=Path("figures/cifar10.png"), csv=RUNS):
 
     frame = pd.read_csv(csv)
     table = curves(frame)
+    if not table:
+        raise ValueError(f"{csv} holds no pruned runs yet (keep_fraction < 1): nothing to draw")
     pools = sorted({k[0] for k in table})
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    styles = {"random": ":", "hard": "-", "easy": "--"}
-    colors = {"random": "0.3", "hard": "tab:red", "easy": "tab:blue"}
-    ax = axes[0]
-    for (pool, metric, policy), s in sorted(table.items()):
-        if pool != pools[-1]:
-            continue
-        label = "random" if policy == "random" else f"{metric}, keep {policy}"
-        ax.errorbar(
-            s.n_train, s["mean"], yerr=s.se.fillna(0), ls=styles[policy], marker="o", ms=3, capsize=2, label=label
-        )
-    ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
-    ax.set_title(f"A. Pruning a pool of {pools[-1]} images")
-    ax.legend(frameon=False, fontsize=7)
-    ax = axes[1]
-    for pool in pools:
-        for policy in ("hard", "easy"):
-            for (p, metric, pol), s in table.items():
-                if p == pool and pol == policy:
-                    f = s.n_train / pool
-                    ax.errorbar(
-                        f,
-                        s["mean"],
-                        yerr=s.se.fillna(0),
-                        ls=styles[policy],
-                        marker="o",
-                        ms=3,
-                        capsize=2,
-                        label=f"pool {pool}, {metric}, keep {policy}",
-                    )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="keep fraction f",
-        ylabel="test error",
-        title="B. Easy or hard, small and large pools",
-    )
-    ax.legend(frameon=False, fontsize=7)
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    _scaling_panel(axes[0], table, pools[-1], _matching(fits, frame))
+    _crossover_panel(axes[1], table, pools)
+    _theory_panel(axes[2], table, _matching(calibration, frame))
     seeds = frame.groupby(["metric", "policy", "pool_size", "keep_fraction"]).seed.nunique()
     fig.suptitle(
         f"CIFAR-10, airbench-style ResNet, budget '{', '.join(sorted(frame.budget.unique()))}' "

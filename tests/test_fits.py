@@ -116,5 +116,31 @@ def test_runs_table_to_fits_and_figure(tmp_path, capsys):
     calibration = json.loads(capsys.readouterr().out)
     (hard,) = calibration["pools"][0]["metrics"]
     assert hard["metric"] == "el2n" and 0.0 <= hard["theta_ci95"][0] <= hard["theta"] <= hard["theta_ci95"][1] <= 90.0
-    main(["validate", "figure", "--csv", str(csv), "--out", str(tmp_path / "cifar.png")])
+    main(
+        [
+            "validate",
+            "figure",
+            "--csv",
+            str(csv),
+            "--out",
+            str(tmp_path / "cifar.png"),
+            "--fits",
+            str(tmp_path / "fits.json"),
+            "--calibration",
+            str(tmp_path / "cal.json"),
+        ]
+    )
     assert (tmp_path / "cifar.png").stat().st_size > 20_000
+
+
+def test_the_figure_of_a_table_without_pruned_runs_is_a_clear_error(tmp_path, capsys):
+    import pandas as pd
+
+    from prunescale.cli import main
+    from validation import sweep
+
+    row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="random", policy="random", pool_size=100, keep_fraction=1.0)
+    pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", "figure", "--csv", str(tmp_path / "runs.csv"), "--out", str(tmp_path / "c.png")])
+    assert stop.value.code == 2 and "no pruned runs yet" in capsys.readouterr().err

@@ -243,8 +243,16 @@ def calibrate_cmd(
 def figure_cmd(
     csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),
     out: Path = typer.Option(Path("figures/cifar10.png"), "--out", help="PNG to write (a PDF is written beside it)."),
+    fits: Path = typer.Option(
+        Path("figures/data/cifar10_fits.json"), "--fits", help="Fit summaries (validate fit) to draw over the runs."
+    ),
+    calibration: Path = typer.Option(
+        Path("figures/data/cifar10_calibration.json"), "--calibration", help="Calibration (validate calibrate)."
+    ),
 ):
-    """Draw test error against examples kept (log-log) for every metric and policy, with the scale in the caption."""
+    """Draw the scaling curves with their fits, the easy/hard crossover, and the calibrated theory against the runs.
+
+    Fits and calibration are drawn only if they were made from the same table (same number of runs)."""
     from figures.cifar_figure import draw
 
-    typer.echo(f"wrote {draw(out, csv)}")
+    typer.echo(f"wrote {draw(out, csv, fits, calibration)}")

@@ -188,7 +188,6 @@ def sweep_cmd(
     frame = sweep.run_sweep(
         jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores", csv=csv
     )
-    sweep.write_csv(frame, csv)
     typer.echo(f"wrote {csv} ({len(frame)} runs)")
 
 

@@ -96,15 +96,14 @@ def grid(metrics, policies, pool_sizes, keep_fractions, seeds, **common):
 def default_sweep():
     """Experiments A and B at CPU scale (about 8-9 CPU-hours with the sweep config; see docs/validation.md)."""
     fractions = (1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1)
-    jobs = []
-    for seed in (0, 1):  # seed by seed, curve by curve: a stopped sweep leaves whole curves behind
-        jobs += grid(("el2n", "forgetting", "prototypes"), POLICIES, (50000,), fractions, (seed,))
-        jobs += grid(("el2n",), POLICIES, (10000,), fractions, (seed,))
-    return sorted(dict.fromkeys(jobs), key=_curve_order)
+    a = grid(("el2n", "forgetting", "prototypes"), POLICIES, (50000,), fractions, (0, 1))
+    b = grid(("el2n",), POLICIES, (10000,), fractions, (0, 1))
+    return sorted(dict.fromkeys(a + b), key=_curve_order)
 
 
 def _curve_order(job):
-    # Random first (the baseline every curve is judged against), then metric by metric, large f first.
+    # Seed by seed, curve by curve, so a stopped sweep leaves whole curves behind: random first (the
+    # baseline every curve is judged against), then metric by metric, large f first.
     return (job.seed, -job.pool_size, job.policy != "random", job.metric, job.policy, -job.keep_fraction)
 
 
@@ -181,7 +180,7 @@ def run_sweep(
     ``scheduler`` is the address of an existing Dask cluster; by default a
     ``LocalCluster`` of ``workers`` processes is started and closed.  Each
     worker runs one job at a time (XLA already uses every core).  With
-    ``csv``, the table of finished runs is rewritten after every job.
+    ``csv``, the table of finished runs is rewritten after every job and at the end.
     """
     from dask.distributed import Client, LocalCluster, as_completed
     from tqdm.auto import tqdm
@@ -207,7 +206,10 @@ def run_sweep(
                         write_csv(collect(results_dir), csv)
         if cluster is not None:
             cluster.close()
-    return collect(results_dir)
+    frame = collect(results_dir)
+    if csv is not None:
+        write_csv(frame, csv)
+    return frame
 
 
 def write_csv(frame, path):

@@ -31,3 +31,45 @@ def test_recovers_dimension_scale_and_angle():
     best = calibrate.theory_keep_fraction(POOL, scale, angle.theta)
     truth = theory.optimal_keep_fraction(POOL / D, THETA)
     assert best["policy"] == truth.policy
+
+
+def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path):
+    import pandas as pd
+
+    from validation import sweep
+    from validation.analysis import calibrate_runs
+
+    rows = []
+    for seed in (0, 1):
+        for policy, fractions in (("random", np.array([1.0, *F])), ("hard", F), ("easy", F)):
+            e, _ = _curve(POOL * fractions, fractions, THETA if policy != "random" else 0.0, policy, seed=seed + 7)
+            for f, err in zip(fractions, e):
+                metric = "random" if policy == "random" else "el2n"
+                rows.append(
+                    dict.fromkeys(sweep.COLUMNS, 0)
+                    | dict(
+                        metric=metric,
+                        policy=policy,
+                        pool_size=int(POOL),
+                        keep_fraction=f,
+                        n_train=int(round(POOL * f)),
+                        seed=seed,
+                        budget="epochs",
+                        test_error=err,
+                    )
+                )
+    pd.DataFrame(rows, columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    (pool,) = calibrate_runs(tmp_path / "runs.csv")["pools"]
+    (crossover,) = pool["crossover"]
+    assert crossover["metric"] == "el2n" and crossover["points_fitted"] == 2 * F.size
+    lo, hi = crossover["theta_ci95"]
+    assert lo < crossover["theta"] < hi and crossover["theta"] == pytest.approx(THETA, abs=3.0)
+    fractions = [p["keep_fraction"] for p in crossover["points"]]
+    assert sorted(fractions) == sorted(F)
+    truth, _, _ = theory.best_policy(POOL / D, fractions, THETA)
+    assert set(truth) == {"hard", "easy"}  # the pool straddles a crossover
+    for p, winner in zip(crossover["points"], truth):
+        assert p["theory_winner"] == winner
+        assert p["observed_winner"] in (winner, "unresolved") and p["agrees"] in (True, None)
+    changes = [p["theory_winner_changes_at_pool"] for p in crossover["points"] if p["theory_winner"] == "easy"]
+    assert all(any(n > POOL for n in c) for c in changes)  # easy wins here; hard wins in a larger pool

@@ -7,6 +7,8 @@ import pandas as pd
 
 from . import fits
 
+CROSSOVER_SIGMAS = 2.0  # a policy wins where the error difference exceeds this many standard errors
+
 
 def curves(frame: pd.DataFrame):
     """Mean test error and its standard error per (pool, metric, policy, kept size), over seeds.
@@ -74,7 +76,11 @@ def fit_curves(csv):
 
 
 def calibrate_runs(csv):
-    """Fit (d, A) on each pool's random curve, then theta per metric and policy; compare best keep fractions."""
+    """Fit (d, A) on each pool's random curve, then theta per metric and policy; compare best keep fractions.
+
+    Where a metric has both a keep-easy and a keep-hard curve, one angle is
+    also fitted to both, and the runs' winner at each keep fraction is set
+    against the theory's (``crossover``)."""
     from . import calibrate
 
     frame = pd.read_csv(csv)
@@ -111,5 +117,50 @@ def calibrate_runs(csv):
                     theory=calibrate.theory_keep_fraction(pool, scale, angle.theta),
                 )
             )
+        entry["crossover"] = [_crossover(table, pool, metric, scale) for metric in _metrics_with_both(table, pool)]
         out["pools"].append(entry)
     return out
+
+
+def _metrics_with_both(table, pool):
+    return sorted({m for (p, m, pol) in table if p == pool and pol == "hard" and (p, m, "easy") in table})
+
+
+def _crossover(table, pool, metric, scale):
+    """One metric's easy/hard comparison in one pool: the runs' winner per keep fraction against the theory's,
+    with one angle fitted to both curves."""
+    from . import calibrate
+
+    hard, easy = (table[(pool, metric, pol)] for pol in ("hard", "easy"))
+    hard, easy = (s[s.n_train < pool].assign(se=_pooled_stderr(s[s.n_train < pool])) for s in (hard, easy))
+    both = pd.concat([hard.assign(policy="hard"), easy.assign(policy="easy")])
+    angle = calibrate.fit_theta(
+        both.n_train.values, both["mean"].values, both.se.values, both.n_train.values / pool, both.policy.values, scale
+    )
+    paired = hard.merge(easy, on="n_train", suffixes=("_hard", "_easy"))
+    f = paired.n_train.values / pool
+    predicted = calibrate.theory_crossover(pool, f, scale, angle.theta)
+    points = []
+    for row, theory_row in zip(paired.itertuples(), predicted):
+        diff = row.mean_hard - row.mean_easy
+        se = float(np.hypot(row.se_hard, row.se_easy))
+        observed = "hard" if diff < -CROSSOVER_SIGMAS * se else "easy" if diff > CROSSOVER_SIGMAS * se else "unresolved"
+        points.append(
+            dict(
+                keep_fraction=theory_row.pop("keep_fraction"),
+                observed_hard_error=float(row.mean_hard),
+                observed_easy_error=float(row.mean_easy),
+                observed_difference_se=se,
+                observed_winner=observed,
+                agrees=None if observed == "unresolved" else observed == theory_row["winner"],
+            )
+            | {f"theory_{k}": v for k, v in theory_row.items()}
+        )
+    return dict(
+        metric=metric,
+        theta=angle.theta,
+        theta_ci95=angle.ci95,
+        chi2=angle.chi2,
+        points_fitted=int(len(both)),
+        points=points,
+    )

@@ -17,9 +17,17 @@ Each pruning metric then gets one more number, its effective angle
     error_pruned(n = f * pool) = A * eps(alpha_prune = n / d, f, theta, policy).
 
 Confidence intervals come from the profile of the weighted chi-square
-(``chi2 <= min + 1`` for 68%, ``+ 3.84`` for 95%) on a grid of theta.  With
-the calibrated theory, :func:`theory_keep_fraction` gives the theory's best
-keep fraction for the pool, to compare with the best one the runs show.
+(``chi2 <= min + 1`` for 68%, ``+ 3.84`` for 95%): bracketed on a grid of
+theta, then solved.  They hold ``d`` and ``A`` fixed, so they leave out the
+scale's own uncertainty.  With the calibrated theory,
+:func:`theory_keep_fraction` gives the theory's best keep fraction for the
+pool, to compare with the best one the runs show.
+
+A metric's keep-easy and keep-hard curves can also be fitted with one
+shared angle (the model has one theta per metric: ``policy`` may be given
+per point).  With it, :func:`theory_crossover` says which policy the theory
+expects to win at each keep fraction of the pool, and at which pool sizes
+the winner changes, to compare with the winner the runs show.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 
 import theory
 
@@ -69,13 +77,20 @@ def fit_scale(n, error, stderr):
 
 
 def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_GRID):
-    """The effective metric angle of a pruned curve, with profile-likelihood intervals."""
+    """The effective metric angle of pruned curves, with profile-likelihood intervals.
+
+    ``policy`` is "hard" or "easy", or one of them per point (a metric's two
+    curves fitted with one angle)."""
     n, e, se, f = (np.asarray(a, float) for a in (n, error, stderr, keep_fraction))
-    if policy not in ("hard", "easy"):
-        raise ValueError(f"policy must be 'hard' or 'easy'; got {policy!r}")
+    policies = np.broadcast_to(np.asarray(policy, dtype=object), n.shape)
+    if not set(policies.tolist()) <= {"hard", "easy"}:
+        raise ValueError(f"policy must be 'hard' or 'easy'; got {sorted(set(policies.tolist()) - {'hard', 'easy'})}")
+    groups = [(pol, policies == pol) for pol in ("hard", "easy") if (policies == pol).any()]
 
     def chi2(th):
-        pred = scale.A * theory.solve(n / scale.d, f, th, policy, strict=False).error
+        pred = np.empty_like(e)
+        for pol, m in groups:
+            pred[m] = scale.A * theory.solve(n[m] / scale.d, f[m], th, pol, strict=False).error
         return float(np.nansum(((pred - e) / se) ** 2))
 
     profile = np.array([chi2(t) for t in grid])
@@ -90,9 +105,18 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_
     theta_hat = float(np.clip(res.x[0], 0, 90))
     best = min(res.fun, profile[i])
 
+    def edge(level, outward):
+        # Walk the grid outward from theta_hat to the first point above the level, then solve between them.
+        steps = grid[grid > theta_hat] if outward > 0 else grid[grid < theta_hat][::-1]
+        inner = theta_hat
+        for t, c in zip(steps, profile[np.isin(grid, steps)][:: 1 if outward > 0 else -1]):
+            if c > level:
+                return float(brentq(lambda x: chi2(x) - level, inner, t, xtol=1e-3))
+            inner = t
+        return float(grid[-1] if outward > 0 else grid[0])
+
     def interval(delta):
-        inside = grid[profile <= best + delta]
-        return (float(inside.min()), float(inside.max())) if inside.size else (theta_hat, theta_hat)
+        return (edge(best + delta, -1), edge(best + delta, +1))
 
     return Angle(
         theta_hat, interval(1.0), interval(3.84), float(best), [(float(t), float(c)) for t, c in zip(grid, profile)]
@@ -103,3 +127,32 @@ def theory_keep_fraction(pool_size, scale: Scale, theta):
     """The calibrated theory's best policy and keep fraction for a pool of ``pool_size`` examples."""
     ch = theory.optimal_keep_fraction(pool_size / scale.d, theta)
     return dict(policy=ch.policy, keep_fraction=ch.keep_fraction, best_range=list(ch.best_range))
+
+
+CROSSOVER_ALPHA = np.geomspace(0.05, 1e4, 200)  # pool sizes scanned for a change of winner, in units of d
+
+
+def theory_crossover(pool_size, keep_fraction, scale: Scale, theta):
+    """The calibrated theory's easy/hard comparison at each keep fraction of a pool.
+
+    Per keep fraction: the predicted errors ``A * eps`` of both policies at
+    this pool, the winner, and the pool sizes (in examples) at which the
+    winner changes, scanned from ``0.05 d`` to ``1e4 d``."""
+    f = np.atleast_1d(np.asarray(keep_fraction, float))
+    winner, hard, easy = theory.best_policy(pool_size / scale.d, f, theta)
+    rows = []
+    for i, fi in enumerate(f):
+        scan, _, _ = theory.best_policy(CROSSOVER_ALPHA, fi, theta)
+        change = np.flatnonzero(scan[1:] != scan[:-1])
+        rows.append(
+            dict(
+                keep_fraction=float(fi),
+                winner=str(winner[i]),
+                hard_error=float(scale.A * hard[i]),
+                easy_error=float(scale.A * easy[i]),
+                winner_changes_at_pool=[
+                    float(scale.d * np.sqrt(CROSSOVER_ALPHA[j] * CROSSOVER_ALPHA[j + 1])) for j in change
+                ],
+            )
+        )
+    return rows

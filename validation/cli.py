@@ -235,6 +235,13 @@ def calibrate_cmd(
                 f"  {m['metric']}, keep {m['policy']}: theta = {m['theta']:.1f} deg (95% CI {m['theta_ci95'][0]:.0f}-{m['theta_ci95'][1]:.0f}); "
                 f"best f observed {m['observed_best_keep_fraction']:.2f}, theory {m['theory']['policy']} f* = {m['theory']['keep_fraction']:.3g}"
             )
+        for c in pool["crossover"]:
+            winners = ", ".join(
+                f"f {p['keep_fraction']:.2g} {p['observed_winner']}/{p['theory_winner']}" for p in c["points"]
+            )
+            lines.append(
+                f"  {c['metric']}, one theta for both policies = {c['theta']:.1f} deg; winner observed/theory: {winners}"
+            )
     emit(result, as_json, lines + [f"wrote {out}"])
 
 

@@ -239,9 +239,8 @@ def calibrate_cmd(
             winners = ", ".join(
                 f"f {p['keep_fraction']:.2g} {p['observed_winner']}/{p['theory_winner']}" for p in c["points"]
             )
-            lines.append(
-                f"  {c['metric']}, one theta for both policies = {c['theta']:.1f} deg; winner observed/theory: {winners}"
-            )
+            theta = f"one theta for both policies = {c['theta']:.1f} deg"
+            lines.append(f"  {c['metric']}, {theta}; winner observed/theory: {winners}")
     emit(result, as_json, lines + [f"wrote {out}"])
 
 

@@ -8,9 +8,12 @@ The caption states the scale: model, budget rule, epochs, seeds.
 Panels
   A  test error against examples kept (log-log) for every curve of the largest pool, each with its
      best law by AIC (thin line).
-  B  test error against keep fraction for keep-hard and keep-easy, every pool: which policy wins.
+  B  test error against keep fraction for keep-hard and keep-easy, in every pool, for the metrics
+     run on more than one pool (experiment B): which policy wins with little data and with much.
   C  the calibrated theory, ``A * eps(n / d, f, theta, policy)`` with each curve's fitted theta,
-     against the pruned runs of the largest calibrated pool.
+     against the runs of the largest calibrated pool.
+
+Colour names the metric (grey: random pruning), line style the policy, in every panel.
 """
 
 from __future__ import annotations
@@ -28,6 +31,35 @@ RUNS = DATA / "cifar10_runs.csv"
 FITS = DATA / "cifar10_fits.json"
 CALIBRATION = DATA / "cifar10_calibration.json"
 STYLES = {"random": ":", "hard": "-", "easy": "--"}
+MARKERS = {"random": "o", "hard": "o", "easy": "s"}
+METRIC_ORDER = ("el2n", "forgetting", "prototypes", "grand", "memorization", "influence")
+POOL_COLORS = ("tab:purple", "tab:olive", "tab:cyan", "tab:pink")
+
+
+def _metric_color(metric):
+    if metric == "random":
+        return "0.35"
+    known = METRIC_ORDER.index(metric) if metric in METRIC_ORDER else len(METRIC_ORDER)
+    return f"C{known % 10}"
+
+
+def _readable_log_axes(ax):
+    """Plain tick labels (5k, 10k, 0.2, 0.3) instead of crowded powers of ten on short log ranges."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    lo, hi = ax.get_xlim()
+    decades = 10.0 ** np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    ticks = [t for t in np.outer(decades, [1, 2, 5]).ravel() if lo <= t <= hi]
+    if len(ticks) >= 2:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 1000 else f"{v:g}"))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if _mantissa(v) in (2, 3, 4, 6, 8) else ""))
+
+
+def _mantissa(v):
+    return round(v / 10 ** np.floor(np.log10(v)), 6) if v > 0 else 0
 
 
 def _matching(path, frame):
@@ -50,8 +82,10 @@ def _scaling_panel(ax, table, pool, fits):
     for (p, metric, policy), s in sorted(table.items()):
         if p != pool:
             continue
-        bars = ax.errorbar(s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker="o", ms=3, capsize=2)
-        color = bars[0].get_color()
+        color = _metric_color(metric)
+        ax.errorbar(
+            s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker=MARKERS[policy], ms=3, capsize=2, color=color
+        )
         fit = by_curve.get((p, metric, policy), {})
         law = fit.get("best_aic")
         if law:
@@ -62,11 +96,12 @@ def _scaling_panel(ax, table, pool, fits):
             [],
             color=color,
             ls=STYLES[policy],
-            marker="o",
+            marker=MARKERS[policy],
             ms=3,
             label=_label(metric, policy) + (f" ({law})" if law else ""),
         )
     ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
+    _readable_log_axes(ax)
     ax.set_title(
         f"A. Pruning a pool of {pool} images; best law by AIC" if fits else f"A. Pruning a pool of {pool} images"
     )
@@ -74,20 +109,24 @@ def _scaling_panel(ax, table, pool, fits):
 
 
 def _crossover_panel(ax, table, pools):
-    for pool in pools:
+    pruned = [k for k in table if k[2] != "random"]
+    shared = {m for (_, m, _) in pruned if len({p for (p, mm, _) in pruned if mm == m}) > 1}
+    for i, pool in enumerate(pools):
         for (p, metric, policy), s in sorted(table.items()):
-            if p == pool and policy != "random":
+            if p == pool and policy != "random" and (metric in shared or not shared):
                 ax.errorbar(
                     s.n_train / pool,
                     s["mean"],
                     yerr=s.se.fillna(0),
                     ls=STYLES[policy],
-                    marker="o",
+                    marker=MARKERS[policy],
                     ms=3,
                     capsize=2,
+                    color=POOL_COLORS[i % len(POOL_COLORS)] if shared else _metric_color(metric),
                     label=f"pool {pool}, {metric}, keep {policy}",
                 )
     ax.set(xscale="log", yscale="log", xlabel="keep fraction f", ylabel="test error")
+    _readable_log_axes(ax)
     ax.set_title("B. Easy or hard, small and large pools")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(frameon=False, fontsize=7)
@@ -114,25 +153,39 @@ def _theory_panel(ax, table, calibration):
     ax.plot(
         f * pool,
         A * theory.test_error(f * pool / d, 1.0),
-        color="0.3",
+        color="0.35",
         ls=":",
         lw=1.2,
         label=f"theory, random (d = {d:.3g}, A = {A:.2g})",
     )
+    if (pool, "random", "random") in table:
+        s = table[(pool, "random", "random")]
+        ax.errorbar(s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker="o", ms=3, capsize=2, color="0.35")
     for m in entry["metrics"]:
         s = table[(pool, m["metric"], m["policy"])]
-        bars = ax.errorbar(s.n_train, s["mean"], yerr=s.se.fillna(0), ls="none", marker="o", ms=3, capsize=2)
+        color = _metric_color(m["metric"])
+        ax.errorbar(
+            s.n_train,
+            s["mean"],
+            yerr=s.se.fillna(0),
+            ls="none",
+            marker=MARKERS[m["policy"]],
+            ms=3,
+            capsize=2,
+            color=color,
+        )
         model = A * theory.solve(f * pool / d, f, m["theta"], m["policy"], strict=False).error
         lo, hi = m["theta_ci95"]
         ax.plot(
             f * pool,
             model,
-            color=bars[0].get_color(),
+            color=color,
             ls=STYLES[m["policy"]],
             lw=1.2,
             label=f"{m['metric']}, keep {m['policy']}: theta = {m['theta']:.0f} deg (95% CI {lo:.0f}-{hi:.0f})",
         )
     ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
+    _readable_log_axes(ax)
     ax.set_title(f"C. Theory calibrated on the pool of {pool}")
     ax.legend(frameon=False, fontsize=7)
 

@@ -80,3 +80,19 @@ def test_a_finished_job_is_not_trained_again(tmp_path, monkeypatch):
     path.write_text(json.dumps({"job": job.spec(), "result": row}))
     monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("trained again"))
     assert sweep.run_job(job, tmp_path) == row
+
+
+def test_a_dry_run_shows_the_plan_and_what_is_done_without_running(tmp_path, capsys, monkeypatch):
+    from prunescale.cli import main
+
+    job = _jobs()[1]  # random, f = 0.5 of a pool of 100
+    path = sweep.job_path(tmp_path, job)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"job": job.spec(), "result": dict.fromkeys(sweep.COLUMNS, 0)}))
+    table = sweep.progress(_jobs(), tmp_path)
+    assert table.planned.sum() == 4 and table.done.sum() == 1
+    assert table.images_left.sum() == 100 + 50 + 50  # f = 1, and the hard and easy halves
+    monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("a dry run ran jobs"))
+    main(["validate", "sweep", "--dry-run", "--results", str(tmp_path), "--plan", "custom", "--pool-sizes", "1000"])
+    out = capsys.readouterr().out
+    assert "jobs" in out and "images left to train" in out

@@ -164,6 +164,9 @@ def sweep_cmd(
         RUNS_CSV, "--csv", help="Where to write the table of all finished runs (rewritten after every job)."
     ),
     data: Path = DATA,
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the plan and what is done, curve by curve; run nothing."
+    ),
 ):
     """Run a pruning sweep through Dask; kill it any time and run it again to resume."""
     from theory.cli import floats
@@ -185,6 +188,11 @@ def sweep_cmd(
     else:
         raise ValueError(f"plan must be default or custom; got {plan!r}")
     typer.echo(f"{len(jobs)} jobs, {len(sweep.pending(jobs, results))} to run; results in {results}")
+    if dry_run:
+        table = sweep.progress(jobs, results)
+        typer.echo(table.to_string(index=False))
+        typer.echo(f"images left to train (kept images over pending jobs): {table.images_left.sum()}")
+        return
     frame = sweep.run_sweep(
         jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores", csv=csv
     )

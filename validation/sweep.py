@@ -164,6 +164,33 @@ def pending(jobs, results_dir):
     return [j for j in jobs if not job_path(results_dir, j).exists()]
 
 
+def progress(jobs, results_dir):
+    """Per curve (seed, pool, metric, policy, in plan order): jobs done and planned, and the images still to train.
+
+    Under the ``epochs`` rule training cost grows with the kept set, so
+    ``images_left`` (kept images summed over pending jobs) measures the work
+    that remains better than a count of jobs does."""
+    import pandas as pd
+
+    rows = []
+    for j in jobs:
+        done = job_path(results_dir, j).exists()
+        rows.append(
+            dict(
+                seed=j.seed,
+                pool_size=j.pool_size,
+                metric=j.metric,
+                policy=j.policy,
+                done=int(done),
+                planned=1,
+                images_left=0 if done else int(round(j.keep_fraction * j.pool_size)),
+            )
+        )
+    frame = pd.DataFrame(rows, columns=["seed", "pool_size", "metric", "policy", "done", "planned", "images_left"])
+    keys = ["seed", "pool_size", "metric", "policy"]
+    return frame.groupby(keys, sort=False)[["done", "planned", "images_left"]].sum().reset_index()
+
+
 def collect(results_dir):
     """Every finished job's row, as a pandas DataFrame in :data:`COLUMNS` order."""
     import pandas as pd

@@ -148,7 +148,7 @@ def _theory_panel(ax, table, calibration):
         ax.set_axis_off()
         return
     entry = max(pools, key=lambda p: p["pool_size"])
-    pool, d, A = entry["pool_size"], entry["d"], entry["A"]
+    pool, d, A = entry["pool_size"], calibration["scale"]["d"], calibration["scale"]["A"]
     f = np.geomspace(0.05, 1.0, 40)
     ax.plot(
         f * pool,

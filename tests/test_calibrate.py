@@ -73,3 +73,15 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path)
         assert p["observed_winner"] in (winner, "unresolved") and p["agrees"] in (True, None)
     changes = [p["theory_winner_changes_at_pool"] for p in crossover["points"] if p["theory_winner"] == "easy"]
     assert all(any(n > POOL for n in c) for c in changes)  # easy wins here; hard wins in a larger pool
+
+
+def test_calibrating_a_table_without_random_runs_is_a_clear_error(tmp_path):
+    import pandas as pd
+
+    from validation import sweep
+    from validation.analysis import calibrate_runs
+
+    row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="el2n", policy="hard", pool_size=100, keep_fraction=0.5)
+    pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(ValueError, match="no random-pruning runs"):
+        calibrate_runs(tmp_path / "runs.csv")

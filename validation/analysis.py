@@ -76,8 +76,11 @@ def fit_curves(csv):
 
 
 def calibrate_runs(csv):
-    """Fit (d, A) on each pool's random curve, then theta per metric and policy; compare best keep fractions.
+    """Fit (d, A) on the random runs, then theta per metric and policy in each pool; compare best keep fractions.
 
+    The effective dimension and scale belong to the network and the data, not
+    to the pool (a random subset of n images is the same whichever pool it was
+    drawn from), so one ``(d, A)`` is fitted to the random runs of every pool.
     Where a metric has both a keep-easy and a keep-hard curve, one angle is
     also fitted to both, and the runs' winner at each keep fraction is set
     against the theory's (``crossover``)."""
@@ -85,13 +88,18 @@ def calibrate_runs(csv):
 
     frame = pd.read_csv(csv)
     table = curves(frame)
-    out = {"runs": int(len(frame)), "pools": []}
+    randoms = [s.assign(se=_pooled_stderr(s)) for (_, _, pol), s in sorted(table.items()) if pol == "random"]
+    if not randoms:
+        raise ValueError(f"{csv} holds no random-pruning runs: the scale (d, A) is fitted on them")
+    r = pd.concat(randoms)
+    scale = calibrate.fit_scale(r.n_train.values, r["mean"].values, r.se.values)
+    out = {
+        "runs": int(len(frame)),
+        "scale": {"d": scale.d, "A": scale.A, "A_times_d": scale.A * scale.d, "chi2": scale.chi2, "points": len(r)},
+        "pools": [],
+    }
     for pool in sorted({k[0] for k in table}):
-        if (pool, "random", "random") not in table:
-            continue
-        r = table[(pool, "random", "random")]
-        scale = calibrate.fit_scale(r.n_train.values, r["mean"].values, _pooled_stderr(r))
-        entry = {"pool_size": pool, "d": scale.d, "A": scale.A, "A_times_d": scale.A * scale.d, "metrics": []}
+        entry = {"pool_size": pool, "metrics": []}
         for (p, metric, policy), s in table.items():
             if p != pool or policy == "random":
                 continue

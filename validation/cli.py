@@ -233,11 +233,10 @@ def calibrate_cmd(
 
     result = calibrate_runs(csv)
     save_json(result, out)
-    lines = []
+    sc = result["scale"]
+    lines = [f"random runs: d = {sc['d']:.4g}, A = {sc['A']:.3g} (A*d = {sc['A_times_d']:.4g}), {sc['points']} points"]
     for pool in result["pools"]:
-        lines.append(
-            f"pool {pool['pool_size']}: d = {pool['d']:.4g}, A = {pool['A']:.3g} (A*d = {pool['A_times_d']:.4g})"
-        )
+        lines.append(f"pool {pool['pool_size']}:")
         for m in pool["metrics"]:
             lines.append(
                 f"  {m['metric']}, keep {m['policy']}: theta = {m['theta']:.1f} deg (95% CI {m['theta_ci95'][0]:.0f}-{m['theta_ci95'][1]:.0f}); "

@@ -7,7 +7,7 @@ definitions sit in small functions that the tests pin on toy inputs:
 - ``grand``: the norm of the per-example loss gradient over *all* parameters
   (vmap over examples), after ``epochs``, averaged over ``inits``.
 - ``forgetting``: the number of correct -> wrong transitions of an example over
-  training (as presented in its minibatch); never learned = ``epochs + 1``, above any count.
+  training (as presented in its minibatch); never learned = passes seen + 1, above any count.
 - ``memorization`` (Feldman and Zhang): ``models`` networks on random subsets
   holding ``subset_fraction`` of the data (a balanced design: each example is in
   exactly ``round(subset_fraction * models)`` of them); ``mem(i) = P(correct i | i in) - P(correct i | i out)``,

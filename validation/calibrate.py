@@ -107,12 +107,12 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_
 
     def edge(level, outward):
         # Walk the grid outward from theta_hat to the first point above the level, then solve between them.
-        steps = grid[grid > theta_hat] if outward > 0 else grid[grid < theta_hat][::-1]
+        outside = np.flatnonzero(grid > theta_hat) if outward > 0 else np.flatnonzero(grid < theta_hat)[::-1]
         inner = theta_hat
-        for t, c in zip(steps, profile[np.isin(grid, steps)][:: 1 if outward > 0 else -1]):
-            if c > level:
-                return float(brentq(lambda x: chi2(x) - level, inner, t, xtol=1e-3))
-            inner = t
+        for k in outside:
+            if profile[k] > level:
+                return float(brentq(lambda x: chi2(x) - level, inner, grid[k], xtol=1e-3))
+            inner = grid[k]
         return float(grid[-1] if outward > 0 else grid[0])
 
     def interval(delta):

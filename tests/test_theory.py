@@ -205,6 +205,17 @@ def test_easy_hard_crossover():
     assert easy[0] < hard[0] and hard[1] < easy[1]
 
 
+def test_a_metric_blind_to_the_teacher_ties_easy_and_hard_and_a_nearly_blind_one_does_not():
+    # at theta = 90 the probe margin is independent of the teacher margin: both policies give
+    # one error, and round-off must not name a winner; the gap grows as cos^2 theta below 90
+    alphas = [0.5, 5.0, 50.0]
+    policy, hard, easy = theory.best_policy(alphas, 0.3, 90.0)
+    assert policy.tolist() == ["tie"] * 3
+    assert easy == pytest.approx(hard, rel=1e-10)
+    assert "tie" not in theory.best_policy(alphas, 0.3, 89.99)[0].tolist()
+    assert theory.best_policy(alphas, 1.0, 0.0)[0].tolist() == ["tie"] * 3  # nothing pruned
+
+
 def test_budget_view_reaches_its_target():
     a, f = theory.kept_size_for_error(1e-3, max_pool=1e4)
     assert theory.test_error(a, f) == pytest.approx(1e-3, rel=1e-4)

@@ -434,21 +434,30 @@ def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
     return a, frontier_error(a)[1]
 
 
+TIE_RTOL = 1e-9  # above the solver's round-off (about 1e-11 relative), below real gaps (1e-8 at theta = 89.99)
+
+
 def best_policy(alpha_tot, keep_fraction, theta=0.0):
     """The easy/hard crossover: which policy gives the lower error at each
     ``(alpha_tot, keep_fraction)``.
 
     Returns ``(policy, hard_error, easy_error)`` with ``policy`` an array of
-    "hard"/"easy".
+    "hard", "easy" or "tie".  A tie is a relative gap below :data:`TIE_RTOL`:
+    keeping everything (f = 1), or a metric blind to the teacher
+    (theta = 90), where both policies give the same error and only round-off
+    would pick one.
 
     Examples
     --------
     >>> p, _, _ = best_policy([2.0, 200.0], 0.3)
     >>> p.tolist()
     ['easy', 'hard']
+    >>> best_policy(20.0, [0.3, 1.0], theta=[90.0, 0.0])[0].tolist()
+    ['tie', 'tie']
     """
     at = _checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX)
     f = _checks.keep_fraction(keep_fraction)
     hard = solve(at * f, f, theta, "hard").error
     easy = solve(at * f, f, theta, "easy").error
-    return np.where(easy < hard, "easy", "hard"), hard, easy
+    tie = np.abs(easy - hard) <= TIE_RTOL * np.maximum(easy, hard)
+    return np.where(tie, "tie", np.where(easy < hard, "easy", "hard")), hard, easy

@@ -33,6 +33,22 @@ def test_recovers_dimension_scale_and_angle():
     assert best["policy"] == truth.policy
 
 
+def test_a_fit_worse_than_its_error_bars_gets_a_wider_interval():
+    # The same curve twice, its scatter 5x the stated standard errors in the second: the chi-square per
+    # degree of freedom scales the profile thresholds, so the interval widens instead of staying falsely sharp.
+    scale = calibrate.Scale(D, A, 0.0)
+    n = POOL * F
+    truth = A * theory.test_error(n / D, F, THETA, "hard")
+    noise = np.random.default_rng(3).standard_normal(F.shape)
+    stated = 0.01 * truth
+    honest = calibrate.fit_theta(n, truth + stated * noise, stated, F, "hard", scale)
+    understated = calibrate.fit_theta(n, truth + 5 * stated * noise, stated, F, "hard", scale)
+    width = [a.ci95[1] - a.ci95[0] for a in (honest, understated)]
+    assert understated.chi2 / (F.size - 1) > 5
+    assert width[1] > 2 * width[0]
+    assert understated.ci95[0] <= THETA <= understated.ci95[1]
+
+
 def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path):
     import pandas as pd
 

@@ -18,8 +18,12 @@ Each pruning metric then gets one more number, its effective angle
 
 Confidence intervals come from the profile of the weighted chi-square
 (``chi2 <= min + 1`` for 68%, ``+ 3.84`` for 95%): bracketed on a grid of
-theta, then solved.  They hold ``d`` and ``A`` fixed, so they leave out the
-scale's own uncertainty.  With the calibrated theory,
+theta, then solved.  Where the perceptron fits worse than the seeds' errors
+allow (``min chi2`` above its degrees of freedom, the usual case with two
+seeds), both thresholds are scaled by ``min chi2 / dof`` (the Birge ratio,
+as particle physics averages do), so a poor fit gets a wide interval rather
+than a falsely sharp one.  They hold ``d`` and ``A`` fixed, so they leave
+out the scale's own uncertainty.  With the calibrated theory,
 :func:`theory_keep_fraction` gives the theory's best keep fraction for the
 pool, to compare with the best one the runs show.
 
@@ -115,8 +119,10 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_
             inner = grid[k]
         return float(grid[-1] if outward > 0 else grid[0])
 
+    birge = max(1.0, best / max(1, n.size - 1))  # chi2 per degree of freedom, one parameter fitted
+
     def interval(delta):
-        return (edge(best + delta, -1), edge(best + delta, +1))
+        return (edge(best + delta * birge, -1), edge(best + delta * birge, +1))
 
     return Angle(
         theta_hat, interval(1.0), interval(3.84), float(best), [(float(t), float(c)) for t, c in zip(grid, profile)]

@@ -239,14 +239,18 @@ def calibrate_cmd(
         lines.append(f"pool {pool['pool_size']}:")
         for m in pool["metrics"]:
             lines.append(
-                f"  {m['metric']}, keep {m['policy']}: theta = {m['theta']:.1f} deg (95% CI {m['theta_ci95'][0]:.0f}-{m['theta_ci95'][1]:.0f}); "
+                f"  {m['metric']}, keep {m['policy']}: theta = {m['theta']:.1f} deg (95% CI {m['theta_ci95'][0]:.0f}-{m['theta_ci95'][1]:.0f}, "
+                f"chi2/dof {m['chi2'] / max(1, m['points'] - 1):.3g}); "
                 f"best f observed {m['observed_best_keep_fraction']:.2f}, theory {m['theory']['policy']} f* = {m['theory']['keep_fraction']:.3g}"
             )
         for c in pool["crossover"]:
             winners = ", ".join(
                 f"f {p['keep_fraction']:.2g} {p['observed_winner']}/{p['theory_winner']}" for p in c["points"]
             )
-            theta = f"one theta for both policies = {c['theta']:.1f} deg"
+            theta = (
+                f"one theta for both policies = {c['theta']:.1f} deg "
+                f"(95% CI {c['theta_ci95'][0]:.0f}-{c['theta_ci95'][1]:.0f}, chi2/dof {c['chi2'] / max(1, c['points_fitted'] - 1):.3g})"
+            )
             lines.append(f"  {c['metric']}, {theta}; winner observed/theory: {winners}")
     emit(result, as_json, lines + [f"wrote {out}"])
 

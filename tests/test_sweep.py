@@ -56,6 +56,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
     for name, text in finished.items():  # finished jobs were neither lost nor redone
         assert (results / "jobs" / name).read_text() == text
     assert set(frame.columns) == set(sweep.COLUMNS)
+    assert (frame.device == sweep.device_name()).all()  # each row says where it trained
     sweep.write_csv(frame, tmp_path / "runs.csv")
     assert (tmp_path / "runs.csv").read_text().splitlines()[0] == ",".join(sweep.COLUMNS)
 
@@ -96,3 +97,29 @@ def test_a_dry_run_shows_the_plan_and_what_is_done_without_running(tmp_path, cap
     main(["validate", "sweep", "--dry-run", "--results", str(tmp_path), "--plan", "custom", "--pool-sizes", "1000"])
     out = capsys.readouterr().out
     assert "jobs" in out and "images left to train" in out
+
+
+def test_the_device_runner_takes_the_chosen_seeds_and_pools_in_order_and_skips_finished_jobs(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "scripts" / "device_sweep.py"
+    spec = importlib.util.spec_from_file_location("device_sweep", path)
+    device_sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(device_sweep)
+    todo = device_sweep.plan(tmp_path, seeds=[1, 0], pools=[10000])
+    assert [j.seed for j in todo] == [1] * 19 + [0] * 19
+    assert {j.pool_size for j in todo} == {10000}
+    done = todo[0]
+    target = sweep.job_path(tmp_path, done)
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps({"job": done.spec(), "result": dict.fromkeys(sweep.COLUMNS, 0)}))
+    assert device_sweep.plan(tmp_path, seeds=[1, 0], pools=[10000]) == todo[1:]
+
+
+def test_a_cpu_run_says_cpu():
+    import jax
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("on an accelerator the row names it, e.g. 'NVIDIA H200'")
+    assert sweep.device_name() == "cpu"

@@ -36,6 +36,7 @@ COLUMNS = (
     "steps",
     "test_error",
     "wall_seconds",
+    "device",
     "config_hash",
 )
 JOB_VERSION = 1
@@ -149,10 +150,22 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
         steps=net.steps,
         test_error=1.0 - accuracy(net, x_test, y_test),
         wall_seconds=round(time.time() - started, 1),
+        device=device_name(),
         config_hash=job.key,
     )
     save_json(dict(job=job.spec(), model=cfg.to_dict(), result=row), job_path(results_dir, job))
     return row
+
+
+def device_name():
+    """Where XLA runs, for the runs table: ``cpu`` or the accelerator's kind (``NVIDIA H200``).
+
+    Wall seconds are comparable only between runs on the same device, and a
+    GPU does not round like a CPU, so each run says where it trained."""
+    import jax
+
+    d = jax.devices()[0]
+    return "cpu" if d.platform == "cpu" else d.device_kind
 
 
 def job_path(results_dir, job):

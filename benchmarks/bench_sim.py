@@ -9,6 +9,7 @@ both are exact to round-off), the certified fraction, and the peak memory.
 
     python benchmarks/bench_sim.py              # B = 32 problems per size
     python benchmarks/bench_sim.py --batch 128  # more problems per batch
+    python benchmarks/bench_sim.py --batch auto # the batches simulate uses (on a GPU: a quarter of its memory)
     python benchmarks/bench_sim.py --trend      # finite-size trend N = 50..400
 """
 
@@ -21,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sim.data import kept_size, pool_size
-from sim.experiment import _draw_batch
+from sim.experiment import _draw_batch, batch_size
 from sim.solver import max_margin, max_margin_reference
 
 
@@ -71,7 +72,7 @@ def trend(seeds=96):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--batch", default="32", help="problems per size, or 'auto': what simulate batches")
     parser.add_argument("--trend", action="store_true")
     args = parser.parse_args()
     if args.trend:
@@ -80,17 +81,22 @@ def main():
     print(f"device: {jax.devices()[0].device_kind}; baseline: scipy NNLS on this machine's CPU")
     print(f"N = {N}, batch = {args.batch} problems per size; problems/second (higher is better)")
     print("jax: the batched solver plus NNLS re-solves of the problems it leaves uncertified")
-    print(f"{'P':>5} {'policy':>7} {'jax':>9} {'nnls':>9} {'ratio':>7} {'max rel diff':>13} {'certified':>10}")
+    print(
+        f"{'P':>5} {'policy':>7} {'batch':>6} {'jax':>9} {'nnls':>9} {'ratio':>7} {'max rel diff':>13} {'certified':>10}"
+    )
     jax_time = ref_time = 0.0
     for P in (200, 500, 1000, 2000):
         for policy, f in (("random", 1.0), ("hard", 0.5), ("easy", 0.5)):
-            q_jax, q_ref, diff, cert = throughput(P, N, args.batch, policy, f)
-            jax_time += args.batch / q_jax
-            ref_time += args.batch / q_ref
-            print(f"{P:5d} {policy:>7} {q_jax:9.1f} {q_ref:9.1f} {q_jax / q_ref:7.2f} {diff:13.1e} {cert:10.2f}")
+            batch = batch_size(N, int(round(P / f)), P) if args.batch == "auto" else int(args.batch)
+            q_jax, q_ref, diff, cert = throughput(P, N, batch, policy, f)
+            jax_time += batch / q_jax
+            ref_time += batch / q_ref
+            print(
+                f"{P:5d} {policy:>7} {batch:6d} {q_jax:9.1f} {q_ref:9.1f} {q_jax / q_ref:7.2f} {diff:13.1e} {cert:10.2f}"
+            )
     print(f"all sizes together: jax / nnls throughput ratio = {ref_time / jax_time:.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak resident memory: {peak:.0f} MiB (largest batch: {args.batch} x P = 2000 x N = {N})")
+    print(f"peak resident memory: {peak:.0f} MiB (batch {args.batch}, P up to 2000, N = {N})")
     stats = jax.devices()[0].memory_stats() or {}
     if "peak_bytes_in_use" in stats:
         print(f"peak {jax.devices()[0].device_kind} memory: {stats['peak_bytes_in_use'] / 2**20:.0f} MiB")

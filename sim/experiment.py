@@ -28,7 +28,8 @@ from .data import POLICIES, draw_pruned, kept_size, pool_size
 from .solver import max_margin_reference, solve_batch
 
 FIELDS = ("error", "R", "rho", "kappa", "gap")
-MEMORY_BUDGET = 2**30  # bytes per batch; larger seed sets are chunked
+MEMORY_BUDGET = 2**30  # bytes per batch on CPU; larger seed sets are chunked
+ACCELERATOR_MEMORY_SHARE = 0.25  # of the device's memory per batch: batches large enough to fill a GPU
 CACHE_VERSION = 1  # bump when a change alters simulated numbers
 
 
@@ -104,9 +105,18 @@ def _seed_key(seed):
     return jax.random.PRNGKey(seed)
 
 
-def _batch_size(N, pool, kept):
+def memory_budget():
+    """Bytes one batch of seeds may take: :data:`MEMORY_BUDGET` on CPU, a share of the device's memory on an
+    accelerator (a GPU is latency-bound at small batches: its throughput grows with the batch)."""
+    devices = jax.devices()
+    limit = (devices[0].memory_stats() or {}).get("bytes_limit") if devices[0].platform != "cpu" else None
+    return int(ACCELERATOR_MEMORY_SHARE * limit * len(devices)) if limit else MEMORY_BUDGET  # batches are sharded
+
+
+def batch_size(N, pool, kept):
+    """Problems per batch that fit :func:`memory_budget` (float64 pool, kept set and working set)."""
     per_problem = 8 * (3 * pool * N + 4 * kept * N + 6 * min(kept, N + 1) ** 2)
-    return max(1, MEMORY_BUDGET // per_problem)
+    return max(1, memory_budget() // per_problem)
 
 
 def _shard(keys):
@@ -123,7 +133,7 @@ def run_point(N, alpha_tot, keep_fraction, theta, policy, seeds, solver="jax"):
     pool = pool_size(N, alpha_tot)
     kept = kept_size(N, alpha_tot, keep_fraction)
     seeds = np.asarray(seeds)
-    size = _batch_size(N, pool, kept)
+    size = batch_size(N, pool, kept)
     out = {name: np.empty(len(seeds)) for name in FIELDS}
     out["reference"] = np.zeros(len(seeds), bool)
     with jax.enable_x64(True):

@@ -108,6 +108,17 @@ def test_the_jax_and_nnls_solvers_give_the_same_grid():
     assert b.reference.all() and not a.reference.any()
 
 
+def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatch):
+    from sim import experiment
+
+    kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=0.5, theta=10.0, policy="easy", seeds=5, solver="jax")
+    whole = simulate(**kwargs)
+    assert experiment.batch_size(40, 240, 120) >= 5
+    monkeypatch.setattr(experiment, "memory_budget", lambda: 1)  # one seed per batch
+    assert experiment.batch_size(40, 240, 120) == 1
+    np.testing.assert_allclose(simulate(**kwargs).error.values, whole.error.values, rtol=1e-12)
+
+
 def test_a_stopped_grid_resumes_from_its_cache(tmp_path, monkeypatch):
     kwargs = dict(N=20, alpha_tot=3.0, keep_fraction=[0.5, 1.0], seeds=2, cache_dir=tmp_path)
     first = simulate(**kwargs)

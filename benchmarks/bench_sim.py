@@ -21,19 +21,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sim.data import kept_size, pool_size
-from sim.experiment import _draw_batch, batch_size
+from sim.data import draw_pruned, kept_size, pool_size
+from sim.experiment import batch_size
 from sim.solver import max_margin, max_margin_reference
 
 
 def instances(P, N, batch, policy, f):
     """``batch`` pruned sets with P kept of N dimensions, drawn in one vmapped call (seeds 0..batch-1)."""
     alpha_tot = P / N / f
+    sizes = dict(N=N, pool=pool_size(N, alpha_tot), kept=kept_size(N, alpha_tot, f), policy=policy)
     with jax.enable_x64(True):
         keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(batch))
-        X, y, _, _ = _draw_batch(
-            keys, 0.0, N=N, pool=pool_size(N, alpha_tot), kept=kept_size(N, alpha_tot, f), policy=policy
-        )
+        X, y, _, _ = jax.vmap(lambda k: draw_pruned(k, 0.0, **sizes))(keys)
         return np.asarray(X), np.asarray(y)
 
 

@@ -26,10 +26,15 @@ from sim.experiment import batch_size
 from sim.solver import max_margin, max_margin_reference
 
 
+def problem_sizes(P, N, policy, f):
+    """The static sizes of a pool pruned by ``policy`` to P kept examples of N dimensions."""
+    alpha_tot = P / N / f
+    return dict(N=N, pool=pool_size(N, alpha_tot), kept=kept_size(N, alpha_tot, f), policy=policy)
+
+
 def instances(P, N, batch, policy, f):
     """``batch`` pruned sets with P kept of N dimensions, drawn in one vmapped call (seeds 0..batch-1)."""
-    alpha_tot = P / N / f
-    sizes = dict(N=N, pool=pool_size(N, alpha_tot), kept=kept_size(N, alpha_tot, f), policy=policy)
+    sizes = problem_sizes(P, N, policy, f)
     with jax.enable_x64(True):
         keys = jax.vmap(jax.random.PRNGKey)(jnp.arange(batch))
         X, y, _, _ = jax.vmap(lambda k: draw_pruned(k, 0.0, **sizes))(keys)
@@ -86,7 +91,8 @@ def main():
     jax_time = ref_time = 0.0
     for P in (200, 500, 1000, 2000):
         for policy, f in (("random", 1.0), ("hard", 0.5), ("easy", 0.5)):
-            batch = batch_size(N, int(round(P / f)), P) if args.batch == "auto" else int(args.batch)
+            sizes = problem_sizes(P, N, policy, f)
+            batch = batch_size(N, sizes["pool"], sizes["kept"]) if args.batch == "auto" else int(args.batch)
             q_jax, q_ref, diff, cert = throughput(P, N, batch, policy, f)
             jax_time += batch / q_jax
             ref_time += batch / q_ref

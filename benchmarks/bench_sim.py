@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from sim.data import draw_pruned, kept_size, pool_size
-from sim.experiment import batch_size
+from sim.grid import batch_size
 from sim.solver import max_margin, max_margin_reference
 
 

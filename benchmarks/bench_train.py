@@ -4,21 +4,30 @@
     python benchmarks/bench_train.py --config default   # the accuracy config (target: 90% in 30 min)
     python benchmarks/bench_train.py --throughput       # images/second only, a few steps per batch size
     python benchmarks/bench_train.py --side-by-side     # the flax trainer against the plain-JAX reference
+    python benchmarks/bench_train.py --xla-flags        # the trainer's XLA setting against jaxlib's defaults
 
 Run it with the machine otherwise idle: a background job halves the figures.
 """
 
 import argparse
+import os
+import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import jax
 import numpy as np
 
-from validation import accuracy, get_config, load_cifar10, reference, train
+from validation import accuracy, get_config, load_cifar10, train, xla
 from validation.train import init, train_step
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "validation"))  # the reference lives there
 
 
 def throughput(config, batch_sizes=(128, 250, 500), steps=5):
+    xla.prefer_fast_cpu_convolutions()
     d = load_cifar10()
     for bs in batch_sizes:
         cfg = get_config(config, batch_size=bs)
@@ -33,9 +42,48 @@ def throughput(config, batch_sizes=(128, 250, 500), steps=5):
         print(f"{config}: batch {bs}: {steps * bs / (time.perf_counter() - t):.0f} images/s")
 
 
+def step_rate(config, batch_size=128, steps=10):
+    """Images/second of the trainer's own step on one batch, after compiling (in a fresh process: XLA's
+    flags are fixed when its backend starts)."""
+    flags = xla.prefer_fast_cpu_convolutions()
+    d = load_cifar10()
+    cfg = get_config(config, batch_size=batch_size)
+    state = init(cfg, jax.random.PRNGKey(0), 1000)
+    x, y = d.x_train[:batch_size], d.y_train[:batch_size].astype(np.int32)
+    state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(0), cfg=cfg, total_steps=1000)
+    jax.block_until_ready(loss)
+    t = time.perf_counter()
+    for i in range(steps):
+        state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(i), cfg=cfg, total_steps=1000)
+    jax.block_until_ready(loss)
+    print(f"{steps * batch_size / (time.perf_counter() - t):.1f} {flags or '(none)'}")
+
+
+def xla_flags(config, batch_size=128, rounds=3):
+    """The trainer's XLA setting against jaxlib's defaults: the same step, fresh processes, interleaved."""
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    variants = {"jaxlib defaults": dict(env, **{xla.DISABLE: "1"}), "the trainer's setting": env}
+    rates = {name: [] for name in variants}
+    flags = {}
+    for _ in range(rounds):  # interleaved, so drifts in machine load hit both alike
+        for name, child_env in variants.items():
+            cmd = [sys.executable, __file__, "--step-rate", "--config", config, "--batch-size", str(batch_size)]
+            out = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=True).stdout.split()
+            rates[name].append(float(out[-2]))
+            flags[name] = out[-1]
+    base = statistics.median(rates["jaxlib defaults"])
+    print(f"{config} config, batch {batch_size}, median of {rounds} interleaved rounds (fresh process each):")
+    for name, r in rates.items():
+        med = statistics.median(r)
+        print(f"  {name:22s} {med:6.0f} images/s  ({med / base:.2f}x jaxlib defaults; XLA_FLAGS {flags[name]})")
+
+
 def side_by_side(config, batch_size=128, steps=8, rounds=3):
     """Images/second of the flax/optax step and of the plain-JAX reference of the same
     net and step (channels-last and channels-first), interleaved on the same batch."""
+    import reference_net as reference
+
+    xla.prefer_fast_cpu_convolutions()
     d = load_cifar10()
     cfg = get_config(config, batch_size=batch_size)
     x, y = d.x_train[:batch_size], d.y_train[:batch_size].astype(np.int32)
@@ -83,7 +131,13 @@ def main():
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--side-by-side", action="store_true")
+    parser.add_argument("--xla-flags", action="store_true")
+    parser.add_argument("--step-rate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.step_rate:
+        return step_rate(args.config, batch_size=args.batch_size or 128)
+    if args.xla_flags:
+        return xla_flags(args.config, batch_size=args.batch_size or 128)
     if args.throughput:
         return throughput(args.config)
     if args.side_by_side:

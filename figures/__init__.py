@@ -1,0 +1,39 @@
+"""Figures: for each, ``compute(...) -> record`` makes the numbers and ``draw(record, out)`` draws them.
+
+``draw`` never writes data: the records the committed figures are drawn from
+live in ``figures/data/`` and change only when a command is asked to refresh
+them (``--refresh-committed``).  Figure files are reproducible: the same
+record gives the same bytes (no creation date in the PDF).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from store import atomic_write
+
+DATA = Path(__file__).parent / "data"
+
+
+def load_record(path):
+    """A committed (or user) figure record, as written by ``save_json``."""
+    return json.loads(Path(path).read_text())
+
+
+def save_figure(fig, path, **savefig_kwargs):
+    """Atomically save a matplotlib figure; the format follows the suffix, and no date is embedded."""
+    fmt = Path(path).suffix.lstrip(".")
+    metadata = {"CreationDate": None} if fmt == "pdf" else {}
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, metadata=metadata, **savefig_kwargs)
+    atomic_write(path, buffer.getvalue())
+
+
+def save_png_and_pdf(fig, out, dpi):
+    """``out`` (PNG) and a PDF beside it; returns ``out``."""
+    out = Path(out)
+    save_figure(fig, out, dpi=dpi)
+    save_figure(fig, out.with_suffix(".pdf"))
+    return out

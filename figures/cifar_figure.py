@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from prunescale.io import save_figure
+from . import DATA, save_png_and_pdf
 
-DATA = Path(__file__).parent / "data"
+FIGURE = Path(__file__).parent / "cifar10.png"
 RUNS = DATA / "cifar10_runs.csv"
 FITS = DATA / "cifar10_fits.json"
 CALIBRATION = DATA / "cifar10_calibration.json"
@@ -190,7 +190,21 @@ def _theory_panel(ax, table, calibration):
     ax.legend(frameon=False, fontsize=7)
 
 
-def draw(out=Path("figures/cifar10.png"), csv=RUNS, fits=FITS, calibration=CALIBRATION):
+def compute(csv=RUNS, fits=FITS, calibration=CALIBRATION):
+    """The record the figure is drawn from: the runs, and the fits and calibration made from the same table."""
+    from validation.analysis import read_runs
+
+    frame = read_runs(csv)
+    return dict(
+        source=str(csv),
+        runs=frame.to_dict(orient="records"),
+        fits=_matching(fits, frame),
+        calibration=_matching(calibration, frame),
+    )
+
+
+def draw(record, out):
+    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -198,16 +212,16 @@ def draw(out=Path("figures/cifar10.png"), csv=RUNS, fits=FITS, calibration=CALIB
 
     from validation.analysis import curves
 
-    frame = pd.read_csv(csv)
+    frame = pd.DataFrame(record["runs"])
     table = curves(frame)
     if not table:
-        raise ValueError(f"{csv} holds no pruned runs yet (keep_fraction < 1): nothing to draw")
+        raise ValueError(f"{record['source']} holds no pruned runs yet (keep_fraction < 1): nothing to draw")
     pools = sorted({k[0] for k in table})
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
-    _scaling_panel(axes[0], table, pools[-1], _matching(fits, frame))
+    _scaling_panel(axes[0], table, pools[-1], record["fits"])
     _crossover_panel(axes[1], table, pools)
-    _theory_panel(axes[2], table, _matching(calibration, frame))
+    _theory_panel(axes[2], table, record["calibration"])
     seeds = frame.groupby(["metric", "policy", "pool_size", "keep_fraction"]).seed.nunique()
     fig.suptitle(
         f"CIFAR-10, airbench-style ResNet, budget '{', '.join(sorted(frame.budget.unique()))}' "
@@ -215,8 +229,6 @@ def draw(out=Path("figures/cifar10.png"), csv=RUNS, fits=FITS, calibration=CALIB
         f"{seeds.min()}{'' if seeds.min() == seeds.max() else f'-{seeds.max()}'} seed(s) per point, {len(frame)} runs",
         fontsize=9,
     )
-    out = Path(out)
-    save_figure(fig, out, dpi=150)
-    save_figure(fig, out.with_suffix(".pdf"))
+    save_png_and_pdf(fig, out, dpi=150)
     plt.close(fig)
-    return out
+    return Path(out)

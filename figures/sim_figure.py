@@ -1,8 +1,9 @@
 """The paper's simulation figure: teacher-student simulations on the theory curves.
 
-Regenerate with ``prunescale sim figure`` (``--recompute`` simulates again,
-``--quick`` with fewer seeds and points).  The numbers live in
-``figures/data/sim_figure.json``; drawing reuses them.
+``compute()`` simulates every point and returns a record; ``draw(record, out)``
+draws it.  The committed record is ``figures/data/sim_figure.json``;
+``prunescale sim figure`` draws it (``--recompute`` simulates again, ``--quick``
+with fewer seeds and points, ``--refresh-committed`` updates the committed files).
 
 Panels
   A-D  test error against alpha_prune (kept examples per dimension) for keep
@@ -14,15 +15,17 @@ Panels
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 import theory
-from prunescale.io import save_figure, save_json
 
-DATA = Path(__file__).parent / "data" / "sim_figure.json"
+from . import DATA as DATA_DIR
+from . import save_png_and_pdf
+
+DATA = DATA_DIR / "sim_figure.json"
+FIGURE = Path(__file__).parent / "sim.png"
 N = 200
 ALPHA_PRUNE = [1.0, 2.0, 3.0, 4.0, 6.0]
 FRACTIONS = [1.0, 0.5, 0.2]
@@ -72,18 +75,12 @@ def compute(quick=False, progress=True):
     return record
 
 
-def draw(out=Path("figures/sim.png"), quick=False, recompute=False, data_path=DATA):
+def draw(record, out):
+    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    out = Path(out)
-    if recompute or not data_path.exists():
-        record = compute(quick=quick)
-        save_json(record, data_path)
-    else:
-        record = json.loads(data_path.read_text())
 
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 5, figsize=(19, 4.0), constrained_layout=True)
@@ -111,7 +108,6 @@ def draw(out=Path("figures/sim.png"), quick=False, recompute=False, data_path=DA
         f"Teacher-student simulation (max-margin student, {record['seeds']} seeds per point) against replica theory",
         fontsize=10,
     )
-    save_figure(fig, out, dpi=160)
-    save_figure(fig, out.with_suffix(".pdf"))
+    save_png_and_pdf(fig, out, dpi=160)
     plt.close(fig)
-    return out
+    return Path(out)

@@ -1,8 +1,9 @@
 """The paper's theory figure, drawn from the replica theory.
 
-Regenerate with ``prunescale theory figure`` (add ``--recompute`` to solve again).
-The numbers are computed once and kept in ``figures/data/theory_figure.json``;
-drawing reuses them unless ``--recompute`` is given.
+``compute()`` solves every number the figure shows and returns a record;
+``draw(record, out)`` draws it.  The committed record is
+``figures/data/theory_figure.json``; ``prunescale theory figure`` draws it
+(``--recompute`` solves again, ``--refresh-committed`` updates the committed files).
 
 Panels
   A  error vs alpha_prune at fixed keep fraction f, keep hard (solid) and
@@ -20,16 +21,17 @@ Panels
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
 import theory
-from prunescale.io import save_figure, save_json
 
-DATA = Path(__file__).parent / "data" / "theory_figure.json"
+from . import DATA as DATA_DIR
+from . import save_png_and_pdf
+
+DATA = DATA_DIR / "theory_figure.json"
+FIGURE = Path(__file__).parent / "theory.png"
 MAX_POOL = 1e3
 FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.1]
 POOLS = [2.0, 5.0, 20.0, 100.0, 1000.0]
@@ -96,19 +98,13 @@ def compute(quick=False, progress=True):
     return out
 
 
-def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path=DATA):
+def draw(record, out):
+    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
-
-    out = Path(out)
-    if recompute or not data_path.exists() or (json.loads(data_path.read_text()).get("quick") and not quick):
-        record = compute(quick=quick)
-        save_json(record, data_path)
-    else:
-        record = json.loads(data_path.read_text())
 
     plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(2, 3, figsize=(14, 8.2), constrained_layout=True)
@@ -197,12 +193,6 @@ def draw(out=Path("figures/theory.png"), quick=False, recompute=False, data_path
     ax.legend(fontsize=7, frameon=False)
 
     fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out, dpi=200)
-    save_figure(fig, out.with_suffix(".pdf"))
+    save_png_and_pdf(fig, out, dpi=200)
     plt.close(fig)
-    return out
-
-
-if __name__ == "__main__":
-    draw(recompute="--recompute" in sys.argv, quick="--quick" in sys.argv)
+    return Path(out)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import typer
 
-from sim.cli import app as sim_app
-from theory.cli import app as theory_app
-from validation.cli import app as validation_app
+from .commands.sim import app as sim_app
+from .commands.theory import app as theory_app
+from .commands.validate import app as validation_app
 
 app = typer.Typer(
     help="prunescale: can we prune training data without hurting the model, and beat power-law scaling?",

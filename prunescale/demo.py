@@ -4,8 +4,8 @@
    qualities, and the error that results (against keeping everything).
 2. Simulation: teacher-student runs at those optimal choices, with the
    theory's prediction, the simulated mean +- standard error, and z.
-3. Figures: theory, simulation against theory, and the CIFAR-10 results from
-   the committed data (when they exist).
+3. Figures: theory, simulation against theory, and the CIFAR-10 results,
+   drawn from the committed records in ``figures/data/`` (when they exist).
 4. A Markdown report with the tables and figures in the output folder.
 """
 
@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import theory
-from prunescale.io import atomic_write
+from store import atomic_write, check_output_folder
 
 POOLS = (2.0, 5.0, 20.0, 100.0, 1000.0)
 THETAS = (0.0, 10.0, 30.0)
-CIFAR_RUNS = Path(__file__).resolve().parents[1] / "figures" / "data" / "cifar10_runs.csv"
+CIFAR_RUNS = Path(__file__).resolve().parents[1] / "figures" / "data" / "cifar10_runs.csv"  # the committed table
 
 
 def theory_table(pools=POOLS, thetas=THETAS, progress=None):
@@ -124,7 +124,7 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
     from tqdm.auto import tqdm
 
     started = time.time()
-    out = Path(out)
+    out = check_output_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
     pools = POOLS if full else (2.0, 5.0, 20.0, 1000.0)
     thetas = THETAS if full else (0.0, 10.0)
@@ -168,15 +168,23 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
 
 
 def _figures(out):
-    from figures.sim_figure import draw as draw_sim
-    from figures.theory_figure import draw as draw_theory
+    from figures import load_record, sim_figure, theory_figure
 
-    made = [draw_theory(out / "theory.png").name, draw_sim(out / "sim.png").name]
+    made = [
+        theory_figure.draw(load_record(theory_figure.DATA), out / "theory.png").name,
+        sim_figure.draw(load_record(sim_figure.DATA), out / "sim.png").name,
+    ]
     if CIFAR_RUNS.exists():
-        from figures.cifar_figure import draw as draw_cifar
+        from figures import cifar_figure
 
-        made.append(draw_cifar(out / "cifar10.png").name)
+        made.append(cifar_figure.draw(cifar_figure.compute(), out / "cifar10.png").name)
     return made
+
+
+def _sim_record():
+    from figures import load_record, sim_figure
+
+    return load_record(sim_figure.DATA)
 
 
 def _report(rows, sims, figures, N, seeds, seconds):
@@ -209,6 +217,9 @@ exactly; z = (simulation - theory) / standard error.
 {_markdown_table(sims, SIM_COLUMNS)}
 
 ## 3. Figures
+
+Drawn from the committed records in `figures/data/` (the simulation figure: N = {_sim_record()['N']},
+{_sim_record()['seeds']} seeds per point), not from the quick runs above.
 
 ![theory](theory.png)
 

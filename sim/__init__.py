@@ -15,7 +15,8 @@ Everything is float64: the students are checked to 1e-6 and below.
 """
 
 from .data import draw, draw_pruned, kept_size, pool_size, teacher_and_probe
-from .experiment import compare_with_theory, simulate
+from .compare import compare_with_theory
+from .grid import simulate
 from .solver import MaxMarginResult, max_margin, max_margin_reference
 
 __all__ = [

@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-POLICIES = ("hard", "easy", "random")
+from store import checks
 
 
 def pool_size(N, alpha_tot):
@@ -91,15 +91,12 @@ def kept_indices(key, margins, kept, policy):
 
     hard: the smallest ``|m|``; easy: the largest; random: a random subset.
     """
-    if policy == "hard":
-        score = jnp.abs(margins)
-    elif policy == "easy":
-        score = -jnp.abs(margins)
-    elif policy == "random":
-        score = jax.random.uniform(key, margins.shape)
-    else:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {policy!r}")
-    return jnp.argsort(score)[:kept]
+    scores = {
+        "hard": lambda: jnp.abs(margins),
+        "easy": lambda: -jnp.abs(margins),
+        "random": lambda: jax.random.uniform(key, margins.shape),
+    }
+    return jnp.argsort(scores[checks.policy(policy)]())[:kept]
 
 
 @partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))

@@ -35,7 +35,6 @@ import numpy as np
 from scipy.optimize import nnls
 
 DEFAULT_TOL = 1e-10  # relative duality gap; typical agreement with NNLS is 1e-12
-BLOCK = 1  # examples added per active-set round (larger blocks: see the docstring of _lawson_hanson)
 
 
 class MaxMarginResult(NamedTuple):
@@ -78,19 +77,17 @@ def _residual(GF, u):
     return v @ v + (1.0 - u.sum()) ** 2
 
 
-def _lawson_hanson(G, max_rounds, margin_tol, block):
-    """Lawson-Hanson NNLS for the least-distance form, adding up to ``block`` examples a round.
+def _lawson_hanson(G, max_rounds, margin_tol):
+    """Lawson-Hanson NNLS for the least-distance form, adding the most violated example each round.
 
-    Adding the ``block`` most violated examples at once (one rank-``block``
-    update of the inverse) cuts the number of rounds about ``block``-fold.
-    A block round that raises the residual is undone and retried with one
-    example.  Measured: block 8 is 2-4x faster at P = N = 200, but at
-    P = 2000 the running inverse drifts and the solver stops uncertified,
-    so the default is 1 (plain Lawson-Hanson).
+    The inverse of the passive set's Gram matrix is bordered by one column a
+    round (a rank-one update).  Adding several examples a round was measured
+    2-4x faster at P = N = 200 but let the running inverse drift at P = 2000,
+    so it was removed.
     """
     P, N = G.shape
     k = min(P, N + 1)  # the passive set of an LDP problem never exceeds N + 1
-    b = min(block, k)
+    b = 1  # examples bordered in per round
     dt = G.dtype
 
     def drop_step(state):
@@ -118,8 +115,7 @@ def _lawson_hanson(G, max_rounds, margin_tol, block):
         margins = jnp.where(in_passive, jnp.inf, G @ w)
         neg_margin, J = jax.lax.top_k(-margins, b)
         capacity = k - occupied.sum()
-        width = jnp.where(single, 1, b)
-        want = (-neg_margin < 1.0 - margin_tol) & (jnp.arange(b) < jnp.minimum(capacity, width))
+        want = (-neg_margin < 1.0 - margin_tol) & (jnp.arange(b) < capacity)
         # Border the inverse with the wanted columns in the first empty slots.
         empty = jnp.argsort(occupied)[:b]
         GJ = G[J] * want[:, None]
@@ -138,12 +134,12 @@ def _lawson_hanson(G, max_rounds, margin_tol, block):
         )
         new_u = jnp.where(new_slots < P, z, 0.0)
         new_passive = jnp.zeros(P + 1, bool).at[new_slots].set(True)[:P]
-        # If a whole block is dropped at once, retry with the single most violated
-        # example, which Lawson-Hanson guarantees to keep unless its violation is
-        # at round-off level; then stop (the certificate judges the result).
+        # If the added example is dropped at once, retry it once more: Lawson-Hanson
+        # keeps it unless its violation is at round-off level; then stop (the
+        # certificate judges the result).
         kept_any = jnp.any(want & new_passive[J])
-        # Lawson-Hanson never increases the residual |E u - e|; a block round that
-        # does (nearly dependent columns) is undone and retried one example at a time.
+        # Lawson-Hanson never increases the residual |E u - e|; a round that does
+        # (nearly dependent columns) is undone.
         worse = _residual(new_GF, new_u) > _residual(GF, u) * (1 + 1e-12)
         converged = ~jnp.any(want) | (single & (~kept_any | worse))
         retry = ~kept_any | worse
@@ -199,8 +195,8 @@ def _certify(G, GF, a):
     return w_feasible, gap, min_margin
 
 
-def _solve_one(G, max_rounds, margin_tol, block):
-    u, slots, steps = _lawson_hanson(G, max_rounds, margin_tol, block)
+def _solve_one(G, max_rounds, margin_tol):
+    u, slots, steps = _lawson_hanson(G, max_rounds, margin_tol)
     GF, _ = _passive_rows(G, slots)
     denominator = 1.0 - u.sum()
     a = jnp.maximum(u, 0.0) / jnp.where(denominator > 0, denominator, jnp.inf)
@@ -208,8 +204,8 @@ def _solve_one(G, max_rounds, margin_tol, block):
     return w, gap, min_margin, steps
 
 
-@partial(jax.jit, static_argnames=("tol", "block", "max_rounds"))
-def solve_batch(G, *, tol=DEFAULT_TOL, block=BLOCK, max_rounds=None):
+@partial(jax.jit, static_argnames=("tol", "max_rounds"))
+def solve_batch(G, *, tol=DEFAULT_TOL, max_rounds=None):
     """Jittable core: ``G = y[..., None] * X`` of shape [B, P, N] -> :class:`MaxMarginResult`.
 
     Pure JAX, so it composes with vmap, jit and sharding.  Uncertified
@@ -217,7 +213,7 @@ def solve_batch(G, *, tol=DEFAULT_TOL, block=BLOCK, max_rounds=None):
     """
     P, N = G.shape[-2:]
     max_rounds = 4 * (N + 1) + P if max_rounds is None else max_rounds
-    w, gap, min_margin, steps = jax.vmap(lambda g: _solve_one(g, max_rounds, 1e-13, block))(G)
+    w, gap, min_margin, steps = jax.vmap(lambda g: _solve_one(g, max_rounds, 1e-13))(G)
     certified = gap <= tol
     w = jnp.where(certified[:, None], w, jnp.nan)
     kappa = 1.0 / jnp.linalg.norm(w, axis=-1)

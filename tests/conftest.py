@@ -1,9 +1,9 @@
-import os
-import sys
+"""Options and markers for the whole suite.
+
+``slow`` tests run only with ``--runslow``; tests that need the real CIFAR-10 are marked ``cifar10`` and are
+skipped where no file is found (``validation.find_cifar10``)."""
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))  # tests/reference.py
 
 
 def pytest_addoption(parser):
@@ -11,9 +11,22 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    skips = []
+    if not config.getoption("--runslow"):
+        skips.append(("slow", pytest.mark.skip(reason="slow: run with --runslow")))
+    if not _cifar10_found():
+        skips.append(("cifar10", pytest.mark.skip(reason="needs the real CIFAR-10 file (validation.find_cifar10)")))
     for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+        for keyword, skip in skips:
+            if keyword in item.keywords:
+                item.add_marker(skip)
+
+
+def _cifar10_found():
+    from validation import find_cifar10
+
+    try:
+        find_cifar10()
+        return True
+    except FileNotFoundError:
+        return False

@@ -32,7 +32,7 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from . import _checks
+from store import checks
 
 x, k, w, sigma, alpha = sp.symbols("x k w sigma alpha", real=True)
 
@@ -137,7 +137,7 @@ def hard_pruning_excess(alpha_prune):
     >>> round(float(hard_pruning_excess(3.0)), 3)
     1.057
     """
-    a = np.atleast_1d(_checks.positive("alpha_prune", alpha_prune, upper=1e6))
+    a = np.atleast_1d(checks.positive("alpha_prune", alpha_prune, upper=1e6))
     if np.any(a <= 2):
         raise ValueError(f"alpha_prune must lie in (2, 1e6] for the f -> 0 limit, got {a[a <= 2].min():g}")
     funcs = _scaled_solver()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
+from store import checks
 from .error import ALPHA_MAX, ConvergenceError, solve
 
 F_FLOOR = 1e-10  # smallest keep fraction searched
@@ -142,9 +142,9 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
     >>> bool(fr.pool_limited.all()), bool((fr.error < fr.random_error).all())
     (True, True)
     """
-    th = float(_checks.theta(theta))
-    policy = _checks.policy(policy, ("hard", "easy"))
-    a = np.atleast_1d(_checks.positive("alpha_prune", alpha_prune, upper=ALPHA_MAX)).ravel()
+    th = float(checks.theta(theta))
+    policy = checks.policy(policy, ("hard", "easy"))
+    a = np.atleast_1d(checks.positive("alpha_prune", alpha_prune, upper=ALPHA_MAX)).ravel()
     if max_pool is None:
         if th == 0 and policy == "hard":
             raise ValueError(
@@ -153,7 +153,7 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
             )
         f_lo = np.full_like(a, F_FLOOR)
     else:
-        pool = float(_checks.positive("max_pool", max_pool, upper=ALPHA_MAX / F_FLOOR))
+        pool = float(checks.positive("max_pool", max_pool, upper=ALPHA_MAX / F_FLOOR))
         if np.any(a > pool):
             raise ValueError(f"alpha_prune must not exceed max_pool={pool:g}")
         f_lo = np.maximum(a / pool, F_FLOOR)
@@ -251,9 +251,9 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
     >>> ch.policy, bool(ch.min_error < ch.full_error)
     ('easy', True)
     """
-    at = float(_checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
-    th = float(_checks.theta(theta))
-    tol = float(_checks.fraction_in("rtol", rtol, 0.0, 1.0))
+    at = float(checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    th = float(checks.theta(theta))
+    tol = float(checks.fraction_in("rtol", rtol, 0.0, 1.0))
     lo = np.log(max(F_FLOOR, 1e-3 / at))
     best = {}
     for policy in ("hard", "easy"):
@@ -340,9 +340,9 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
     >>> ll.policy, bool(ll.keep_fraction < 0.01)
     ('hard', True)
     """
-    at = float(_checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
-    th = float(_checks.theta(theta))
-    tol = float(_checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
+    at = float(checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    th = float(checks.theta(theta))
+    tol = float(checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
     full = float(_error(at, 1.0, 0.0, "random"))
     limit = (1.0 + tol) * full
     by = {policy: _smallest_within(at, th, policy, limit, 1.0) for policy in ("hard", "easy")}
@@ -381,8 +381,8 @@ def keep_fraction_floor(theta, tolerance=0.01):
     >>> bool(0.3 < f10 < keep_fraction_floor(20.0) < 1.0)
     True
     """
-    th = float(_checks.theta(theta))
-    tol = float(_checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
+    th = float(checks.theta(theta))
+    tol = float(checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
     if th == 0:
         return 0.0
     previous = None
@@ -411,7 +411,7 @@ def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
     >>> bool(2.0 < a < 2.1)
     True
     """
-    target = float(_checks.fraction_in("target_error", target_error, 0.0, 0.5))
+    target = float(checks.fraction_in("target_error", target_error, 0.0, 0.5))
     upper = float(max_pool) if max_pool is not None else 1e4
 
     def frontier_error(a):
@@ -455,8 +455,8 @@ def best_policy(alpha_tot, keep_fraction, theta=0.0):
     >>> best_policy(20.0, [0.3, 1.0], theta=[90.0, 0.0])[0].tolist()
     ['tie', 'tie']
     """
-    at = _checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX)
-    f = _checks.keep_fraction(keep_fraction)
+    at = checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX)
+    f = checks.keep_fraction(keep_fraction)
     hard = solve(at * f, f, theta, "hard").error
     easy = solve(at * f, f, theta, "easy").error
     tie = np.abs(easy - hard) <= TIE_RTOL * np.maximum(easy, hard)

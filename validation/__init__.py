@@ -10,11 +10,15 @@ Public API::
     train(x, y, config, seed)                 -> TrainResult with per-example records
     predict(result, x), accuracy(result, x, y)
     score(metric, x, y, seed, cache_dir, **options) -> Scores(scores, stderr, config)
-    METRICS                                   -> el2n, grand, forgetting, memorization,
+    METRICS                                   -> the registry {name: Metric(function, defaults, ...)}:
+                                                 el2n, grand, forgetting, memorization,
                                                  influence, prototypes, random
+    Job, grid, default_sweep                  -> sweep plans; a job is keyed by its full config
+    run_sweep(jobs, results_dir) (Dask), run_serial(jobs, results_dir, deadline=) -> the runs table
 """
 
 from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
+from .sweep import Job, SweepFailed, default_sweep, grid, run_serial, run_sweep
 from .metrics import DEFAULTS as METRIC_DEFAULTS
 from .metrics import METRICS, Scores, score
 from .train import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, predict, train
@@ -22,19 +26,25 @@ from .train import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, pred
 __all__ = [
     "CIFAR10",
     "CONFIGS",
+    "Job",
     "METRICS",
     "METRIC_DEFAULTS",
     "Scores",
+    "SweepFailed",
     "TrainConfig",
     "TrainResult",
     "accuracy",
     "class_balanced_subset",
+    "default_sweep",
     "find_cifar10",
     "get_config",
+    "grid",
     "load_cifar10",
     "predict",
     "prune",
     "random_pool",
+    "run_serial",
+    "run_sweep",
     "score",
     "train",
 ]

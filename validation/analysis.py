@@ -10,6 +10,26 @@ from . import fits
 CROSSOVER_SIGMAS = 2.0  # a policy wins where the error difference exceeds this many standard errors
 
 
+RUN_COLUMNS = ("metric", "policy", "pool_size", "keep_fraction", "n_train", "seed", "budget", "test_error")
+
+
+def read_runs(csv) -> pd.DataFrame:
+    """The runs table written by a sweep, or a one-line error naming the file and what is wrong with it."""
+    from pathlib import Path
+
+    path = Path(csv)
+    if not path.is_file():
+        raise ValueError(f"runs table {path} does not exist (prunescale validate sweep writes it)")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"runs table {path} is not a CSV file ({exc})") from None
+    missing = [c for c in RUN_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"runs table {path} lacks the columns {', '.join(missing)}")
+    return frame
+
+
 def curves(frame: pd.DataFrame):
     """Mean test error and its standard error per (pool, metric, policy, kept size), over seeds.
 
@@ -40,7 +60,7 @@ def _pooled_stderr(stats):
 
 def fit_curves(csv):
     """Per curve: every law's fit and AIC, held-out scores, and for pruned curves the criterion."""
-    frame = pd.read_csv(csv)
+    frame = read_runs(csv)
     table = curves(frame)
     summary = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
     for (pool, metric, policy), stats in table.items():
@@ -86,7 +106,7 @@ def calibrate_runs(csv):
     against the theory's (``crossover``)."""
     from . import calibrate
 
-    frame = pd.read_csv(csv)
+    frame = read_runs(csv)
     table = curves(frame)
     randoms = [s.assign(se=_pooled_stderr(s)) for (_, _, pol), s in sorted(table.items()) if pol == "random"]
     if not randoms:

@@ -66,7 +66,10 @@ def fit_scale(n, error, stderr):
 
     def chi2(p):
         d, A = np.exp(p)
-        return float(np.sum(((A * theory.test_error(n / d, 1.0) - e) / se) ** 2))
+        alpha = n / d
+        if not np.all((alpha > 0) & (alpha <= theory.error.ALPHA_MAX)):  # a flat curve walks d off the theory's domain
+            return np.inf
+        return float(np.sum(((A * theory.test_error(alpha, 1.0) - e) / se) ** 2))
 
     best = min(
         (

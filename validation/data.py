@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from store import atomic_write, checks, digest
+
 CANONICAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL_MD5 = "c58f30108f718f92721af3b95e74349a"
 # sha256 of each array's raw bytes (C order), as published in ../shared/data/README.md
@@ -48,17 +50,23 @@ class CIFAR10(NamedTuple):
 
     @property
     def checksum(self) -> str:
-        """One digest of the four arrays' digests: names the data in every cache key."""
-        return hashlib.sha256("".join(_sha256(getattr(self, k)) for k in self._fields).encode()).hexdigest()[:16]
+        """One digest of the four arrays' digests: names the data in every sweep job's key.
+
+        Verified CIFAR-10 always has :data:`CHECKSUM`."""
+        return data_checksum({k: digest(getattr(self, k), None) for k in self._fields})
+
+
+def data_checksum(array_digests: dict) -> str:
+    """The data's name in cache keys, from the sha256 of each of its four arrays."""
+    return digest("".join(array_digests[k] for k in CIFAR10._fields))
+
+
+CHECKSUM = data_checksum(ARRAY_SHA256)  # of the published data set
 
 
 def cache_dir() -> Path:
     """``$PRUNESCALE_CACHE`` or ``~/.cache/prunescale``."""
     return Path(os.environ.get(ENV_CACHE, Path.home() / ".cache" / "prunescale"))
-
-
-def _sha256(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
 
 
 def _candidates():
@@ -102,8 +110,6 @@ def _read_tarball(path: Path):
 
 def _download(dest: Path):
     import urllib.request
-
-    from prunescale.io import atomic_write
 
     try:
         with urllib.request.urlopen(CANONICAL_URL, timeout=60) as response:
@@ -172,8 +178,8 @@ def load_cifar10(path=None, *, download=False, verify=True) -> CIFAR10:
             raise
         raise ValueError(f"{path} is corrupted or not CIFAR-10: {exc}") from None
     if verify:
-        for name, digest in ARRAY_SHA256.items():
-            if _sha256(arrays[name]) != digest:
+        for name, expected in ARRAY_SHA256.items():
+            if digest(arrays[name], None) != expected:
                 raise ValueError(f"{path}: array {name} fails its sha256 check (corrupted or not CIFAR-10)")
     return CIFAR10(**{k: arrays[k] for k in CIFAR10._fields})
 
@@ -230,18 +236,11 @@ def prune(scores, pool, keep_fraction, policy, seed=0) -> np.ndarray:
     ([0, 3], [1, 4])
     """
     pool = np.asarray(pool)
-    if not 0 < keep_fraction <= 1:
-        raise ValueError(f"keep_fraction must lie in (0, 1]; got {keep_fraction}")
+    keep_fraction = float(checks.keep_fraction(keep_fraction))
+    checks.policy(policy)
     n_keep = max(1, int(round(keep_fraction * pool.size)))
     rng = np.random.default_rng(seed)
     tiebreak = rng.permutation(pool.size)
     s = np.asarray(scores, float)[pool]
-    if policy == "hard":
-        order = np.lexsort((tiebreak, -s))
-    elif policy == "easy":
-        order = np.lexsort((tiebreak, s))
-    elif policy == "random":
-        order = tiebreak
-    else:
-        raise ValueError(f"policy must be one of hard, easy, random; got {policy!r}")
+    order = tiebreak if policy == "random" else np.lexsort((tiebreak, -s if policy == "hard" else s))
     return np.sort(pool[order[:n_keep]])

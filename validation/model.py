@@ -2,9 +2,9 @@
 
 Three stages; each is conv -> max-pool -> batch norm -> GELU followed by a
 residual block (conv -> batch norm -> GELU, added back).  Global max pool and
-a bias-free linear head scaled by 1/9 (airbench's temperature).  ``widths``
-sets the channel counts, so one class covers the toy net of the tests and
-the trainer's configurations.
+a bias-free linear head divided by a temperature (airbench's 9).  Every
+constant is a field, set from :class:`validation.train.TrainConfig`, so one
+class covers the toy net of the tests and the trainer's configurations.
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ import jax.numpy as jnp
 
 class Stage(nn.Module):
     width: int
+    bn_momentum: float
+    bn_epsilon: float
 
     @nn.compact
     def __call__(self, x, train: bool):
-        norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+        norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon)
         x = nn.Conv(self.width, (3, 3), use_bias=False)(x)
         x = nn.max_pool(x, (2, 2), strides=(2, 2))
         x = nn.gelu(norm()(x))
@@ -33,12 +35,16 @@ class ResNet(nn.Module):
     widths: Sequence[int] = (32, 128, 128)
     stem: int = 24
     num_classes: int = 10
+    bn_momentum: float = 0.9
+    bn_epsilon: float = 1e-5
+    logit_temperature: float = 9.0
 
     @nn.compact
     def __call__(self, x, train: bool = False):
         x = nn.Conv(self.stem, (2, 2), padding="VALID", use_bias=False)(x)
-        x = nn.gelu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
+        bn = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon)
+        x = nn.gelu(bn(x))
         for w in self.widths:
-            x = Stage(w)(x, train)
+            x = Stage(w, self.bn_momentum, self.bn_epsilon)(x, train)
         x = jnp.max(x, axis=(1, 2))
-        return nn.Dense(self.num_classes, use_bias=False)(x) / 9.0
+        return nn.Dense(self.num_classes, use_bias=False)(x) / self.logit_temperature

@@ -1,15 +1,19 @@
-"""Pruning sweeps on CIFAR-10: job specs, a resumable Dask runner, and the results table.
+"""Pruning sweeps on CIFAR-10: job specs, one resumable runner (Dask or serial), and the results table.
 
 A job trains one network on a pruned subset and reports its test error:
 take a class-balanced pool of ``pool_size`` training images, score it by
 ``metric`` (cached), keep ``keep_fraction`` of it by ``policy``, train with
 ``config`` under the budget rule ``budget``, evaluate on the test set.
 
-Each finished job is written atomically to ``<results>/jobs/<key>.json``
-(its full spec beside its result), by the worker that ran it.  A sweep
-skips every job whose file exists, so killing it (even ``kill -9``) loses
-only the jobs in flight.  Jobs run through Dask: a ``LocalCluster`` by
-default, or an existing cluster by address.
+Each finished job is an entry of a :class:`store.KeyedStore` in
+``<results>/jobs/``, keyed by the job's full configuration: the job, every
+training hyperparameter's value, the metric's options and model, the data
+checksum and the code version (:func:`job_config`).  Editing a preset or a
+default therefore names new jobs: an old result is never mixed in.  A sweep
+skips every job whose entry exists, so killing it (even ``kill -9``) loses
+only the jobs in flight.  Jobs run through Dask (a ``LocalCluster`` by
+default, or an existing cluster by address) or one after another in this
+process (:func:`run_serial`, for a borrowed accelerator without Dask).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-from prunescale.io import config_key, save_json
+from store import POLICIES, KeyedStore, atomic_write, checks, digest
 
-POLICIES = ("random", "hard", "easy")
+from .data import CHECKSUM
+
 COLUMNS = (
     "metric",
     "policy",
@@ -38,8 +43,10 @@ COLUMNS = (
     "wall_seconds",
     "device",
     "config_hash",
+    "config",
+    "xla_flags",
 )
-JOB_VERSION = 1
+JOB_VERSION = 2  # 2: keyed by the full config values (1: by the config's name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,26 +61,58 @@ class Job:
     epochs: float | None = None  # None: the config's
     metric_options: str = "{}"  # JSON, so the spec stays hashable
     test_size: int = 10000
+    data: str = CHECKSUM  # the data set's checksum (validation.CIFAR10.checksum)
 
-    def spec(self):
-        return dataclasses.asdict(self) | {"version": JOB_VERSION}
+    def train_config(self):
+        """The job's training config, every value (the preset with the job's overrides)."""
+        from .train import get_config
+
+        overrides = dict(budget=self.budget) | ({} if self.epochs is None else {"epochs": self.epochs})
+        return get_config(self.config, **overrides)
 
     @property
     def key(self):
-        return config_key(self.spec())
+        return digest(job_config(self))
+
+
+def job_config(job: Job) -> dict:
+    """Everything a job's result depends on, by value: what its key and its stored entry hold."""
+    from .metrics import DEFAULTS, METRICS_VERSION
+    from .train import RESULTS_VERSION, get_config
+
+    options = {**DEFAULTS[job.metric], **json.loads(job.metric_options)}
+    metric = {"options": options}
+    if "config" in options:
+        metric["model"] = get_config(options["config"]).to_dict()
+    return dict(
+        job=dataclasses.asdict(job),
+        train=job.train_config().to_dict(),
+        metric=metric,
+        code=f"validation results v{RESULTS_VERSION}, metrics v{METRICS_VERSION}, jobs v{JOB_VERSION}",
+    )
 
 
 def check_job(job: Job):
-    from .metrics import METRICS
+    """The job, if every field is valid: errors name the field and its valid values."""
+    from .metrics import DEFAULTS
+    from .train import CONFIGS
 
-    if job.metric not in METRICS:
-        raise ValueError(f"metric must be one of {', '.join(METRICS)}; got {job.metric!r}")
-    if job.policy not in POLICIES:
-        raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {job.policy!r}")
-    if not 10 <= job.pool_size <= 50000:
-        raise ValueError(f"pool_size must lie in [10, 50000]; got {job.pool_size}")
-    if not 0 < job.keep_fraction <= 1:
-        raise ValueError(f"keep_fraction must lie in (0, 1]; got {job.keep_fraction}")
+    checks.one_of("metric", job.metric, tuple(DEFAULTS))
+    checks.policy(job.policy)
+    if isinstance(job.pool_size, bool) or not float(job.pool_size).is_integer() or not 10 <= job.pool_size <= 50000:
+        raise ValueError(f"pool_size must be an integer in [10, 50000], got {job.pool_size!r}")
+    checks.keep_fraction(job.keep_fraction)
+    checks.one_of("config", job.config, tuple(CONFIGS))
+    try:
+        options = json.loads(job.metric_options)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"metric_options must be a JSON object, got {job.metric_options!r} ({exc})") from None
+    if not isinstance(options, dict):
+        raise ValueError(f"metric_options must be a JSON object, got {job.metric_options!r}")
+    unknown = set(options) - set(DEFAULTS[job.metric])
+    if unknown:
+        raise ValueError(f"unknown options for {job.metric}: {sorted(unknown)}; valid: {sorted(DEFAULTS[job.metric])}")
+    job.train_config()  # checks budget, epochs
     return job
 
 
@@ -83,8 +122,8 @@ def grid(metrics, policies, pool_sizes, keep_fractions, seeds, **common):
     for pool in pool_sizes:
         for f in keep_fractions:
             for seed in seeds:
-                if "random" in policies or f == 1.0:
-                    jobs.append(Job("random", "random", pool, f, seed, **common))
+                if "random" in policies or f == 1.0:  # random pruning takes no metric options
+                    jobs.append(Job("random", "random", pool, f, seed, **(common | {"metric_options": "{}"})))
                 if f == 1.0:
                     continue  # keeping everything is the same for every metric and policy
                 for metric in metrics:
@@ -108,35 +147,47 @@ def _curve_order(job):
     return (job.seed, -job.pool_size, job.policy != "random", job.metric, job.policy, -job.keep_fraction)
 
 
-def run_job(job: Job, results_dir, data_path=None, score_cache=None):
-    """Run one job and write its result file; return the result row.
+def jobs_store(results_dir) -> KeyedStore:
+    return KeyedStore(Path(results_dir) / "jobs", prefix="job")
 
-    A job whose result file exists returns that row without training: Dask
-    may run a task again (a worker lost after its result was written)."""
-    done = job_path(results_dir, job)
-    if done.exists():
-        return json.loads(done.read_text())["result"]
+
+def run_job(job: Job, results_dir, data_path=None, score_cache=None):
+    """Run one job and store its result; return the result row.
+
+    A job whose entry exists returns that row without training: Dask may run
+    a task again (a worker lost after its result was written)."""
     from .data import class_balanced_subset, load_cifar10, prune
     from .metrics import score
-    from .train import accuracy, get_config, train
+    from .train import accuracy, train
+    from .xla import prefer_fast_cpu_convolutions
 
+    prefer_fast_cpu_convolutions()
+    config = job_config(job)
+    done = jobs_store(results_dir).load(config)
+    if done is not None:
+        return done.value
     started = time.time()
-    d = load_cifar10(data_path)
+    verify = job.data == CHECKSUM  # verified data has this checksum by construction
+    d = load_cifar10(data_path, verify=verify)
+    if not verify and d.checksum != job.data:
+        raise ValueError(f"job {job.key} was planned for data {job.data}, but {data_path or 'the data file'} is {d.checksum}")
     pool = class_balanced_subset(d.y_train, job.pool_size, seed=job.seed)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
-    options = json.loads(job.metric_options)
-    if job.policy == "random":
-        scores = np.zeros(len(d.y_train))
-    else:
+    scores = np.zeros(len(d.y_train))
+    if job.policy != "random":
         extra = dict(x_test=x_test, y_test=y_test) if job.metric == "influence" else {}
         s = score(
-            job.metric, d.x_train[pool], d.y_train[pool], seed=job.seed, cache_dir=score_cache, **extra, **options
+            job.metric,
+            d.x_train[pool],
+            d.y_train[pool],
+            seed=job.seed,
+            cache_dir=score_cache,
+            **extra,
+            **json.loads(job.metric_options),
         )
-        scores = np.zeros(len(d.y_train))
         scores[pool] = s.scores
     kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed)
-    overrides = dict(budget=job.budget) | ({} if job.epochs is None else {"epochs": job.epochs})
-    cfg = get_config(job.config, **overrides)
+    cfg = job.train_config()
     net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed)
     row = dict(
         metric=job.metric,
@@ -152,8 +203,10 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
         wall_seconds=round(time.time() - started, 1),
         device=device_name(),
         config_hash=job.key,
+        config=job.config,
+        xla_flags=net.xla_flags,
     )
-    save_json(dict(job=job.spec(), model=cfg.to_dict(), result=row), job_path(results_dir, job))
+    jobs_store(results_dir).save(config, row)
     return row
 
 
@@ -168,13 +221,14 @@ def device_name():
     return "cpu" if d.platform == "cpu" else d.device_kind
 
 
-def job_path(results_dir, job):
-    return Path(results_dir) / "jobs" / f"{job.key}.json"
+def is_done(job, results_dir) -> bool:
+    """Whether an intact entry for exactly this job exists (a corrupt one is set aside and counts as not done)."""
+    return jobs_store(results_dir).contains(job_config(job))
 
 
 def pending(jobs, results_dir):
-    """The jobs without a finished result file."""
-    return [j for j in jobs if not job_path(results_dir, j).exists()]
+    """The jobs without a finished result."""
+    return [j for j in jobs if not is_done(j, results_dir)]
 
 
 def progress(jobs, results_dir):
@@ -187,7 +241,7 @@ def progress(jobs, results_dir):
 
     rows = []
     for j in jobs:
-        done = job_path(results_dir, j).exists()
+        done = is_done(j, results_dir)
         rows.append(
             dict(
                 seed=j.seed,
@@ -204,28 +258,40 @@ def progress(jobs, results_dir):
     return frame.groupby(keys, sort=False)[["done", "planned", "images_left"]].sum().reset_index()
 
 
-def collect(results_dir):
-    """Every finished job's row, as a pandas DataFrame in :data:`COLUMNS` order."""
+def collect(results_dir, jobs=None):
+    """The finished rows, as a pandas DataFrame in :data:`COLUMNS` order: of ``jobs`` (a plan), or of every job
+    stored under ``results_dir``."""
     import pandas as pd
 
-    rows = [json.loads(p.read_text())["result"] for p in sorted(Path(results_dir).glob("jobs/*.json"))]
+    store = jobs_store(results_dir)
+    if jobs is None:
+        rows = [e.value for e in store.entries()]
+    else:
+        rows = [e.value for e in (store.load(job_config(j)) for j in jobs) if e is not None]
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+class SweepFailed(RuntimeError):
+    """Some jobs raised; the others finished and were stored."""
 
 
 def run_sweep(
     jobs, results_dir, *, scheduler=None, workers=1, data_path=None, score_cache=None, csv=None, progress=True
 ):
-    """Run the pending jobs through Dask, in the given order, and return all results (finished before or now).
+    """Run the pending jobs through Dask, in the given order, and return the plan's results (finished before or now).
 
     ``scheduler`` is the address of an existing Dask cluster; by default a
     ``LocalCluster`` of ``workers`` processes is started and closed.  Each
     worker runs one job at a time (XLA already uses every core).  With
-    ``csv``, the table of finished runs is rewritten after every job and at the end.
+    ``csv``, the table of the plan's finished runs is rewritten after every job and at the end.
+    A job that raises does not stop the others; :class:`SweepFailed` names each failed job and its error.
     """
     from dask.distributed import Client, LocalCluster, as_completed
-    from tqdm.auto import tqdm
 
+    if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     todo = pending([check_job(j) for j in jobs], results_dir)
+    failures = []
     if todo:
         cluster = (
             None
@@ -233,26 +299,67 @@ def run_sweep(
             else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         )
         with Client(scheduler or cluster) as client:
-            futures = [
+            futures = {
                 client.submit(
                     run_job, j, results_dir, data_path, score_cache, key=f"job-{j.key}", pure=False, priority=-i
-                )
+                ): j
                 for i, j in enumerate(todo)
-            ]
-            with tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="jobs", disable=not progress) as bar:
-                for _ in as_completed(futures):
+            }
+            with _bar(jobs, todo, progress) as bar:
+                for future in as_completed(futures):
+                    if future.status == "error":
+                        failures.append((futures[future], future.exception()))
                     bar.update(1)
                     if csv is not None:
-                        write_csv(collect(results_dir), csv)
+                        write_csv(collect(results_dir, jobs), csv)
         if cluster is not None:
             cluster.close()
-    frame = collect(results_dir)
+    return _finish(jobs, results_dir, csv, failures)
+
+
+def run_serial(jobs, results_dir, *, deadline=None, data_path=None, score_cache=None, csv=None, progress=True):
+    """The same as :func:`run_sweep`, one job after another in this process (no Dask).
+
+    For a borrowed accelerator with a fixed lease: no job starts after
+    ``deadline`` seconds; a job in flight when the process is killed is lost,
+    the finished ones are not."""
+    started = time.time()
+    todo = pending([check_job(j) for j in jobs], results_dir)
+    failures = []
+    with _bar(jobs, todo, progress) as bar:
+        for job in todo:
+            if deadline is not None and time.time() - started > deadline:
+                break
+            try:
+                run_job(job, results_dir, data_path, score_cache)
+            except Exception as exc:  # reported with the others at the end; the next job still runs
+                failures.append((job, exc))
+            bar.update(1)
+            if csv is not None:
+                write_csv(collect(results_dir, jobs), csv)
+    return _finish(jobs, results_dir, csv, failures)
+
+
+def _bar(jobs, todo, enabled):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=len(jobs), initial=len(jobs) - len(todo), desc="jobs", disable=not enabled)
+
+
+def _finish(jobs, results_dir, csv, failures):
+    frame = collect(results_dir, jobs)
     if csv is not None:
         write_csv(frame, csv)
+    if failures:
+        lines = [f"{describe(j)}: {type(e).__name__}: {e}" for j, e in failures]
+        raise SweepFailed(f"{len(failures)} of {len(jobs)} jobs failed: " + "; ".join(lines))
     return frame
 
 
-def write_csv(frame, path):
-    from prunescale.io import atomic_write
+def describe(job: Job) -> str:
+    """A job in a few words, for messages."""
+    return f"job {job.key} (seed {job.seed}, pool {job.pool_size}, {job.metric} keep {job.policy}, f = {job.keep_fraction:g})"
 
+
+def write_csv(frame, path):
     atomic_write(path, frame.sort_values(list(COLUMNS[:6])).to_csv(index=False, float_format="%.6g"))

@@ -109,13 +109,13 @@ def test_the_jax_and_nnls_solvers_give_the_same_grid():
 
 
 def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatch):
-    from sim import experiment
+    from sim import grid
 
     kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=0.5, theta=10.0, policy="easy", seeds=5, solver="jax")
     whole = simulate(**kwargs)
-    assert experiment.batch_size(40, 240, 120) >= 5
-    monkeypatch.setattr(experiment, "memory_budget", lambda: 1)  # one seed per batch
-    assert experiment.batch_size(40, 240, 120) == 1
+    assert grid.batch_size(40, 240, 120) >= 5
+    monkeypatch.setattr(grid, "memory_budget", lambda: 1)  # one seed per batch
+    assert grid.batch_size(40, 240, 120) == 1
     np.testing.assert_allclose(simulate(**kwargs).error.values, whole.error.values, rtol=1e-12)
 
 
@@ -127,7 +127,7 @@ def test_a_stopped_grid_resumes_from_its_cache(tmp_path, monkeypatch):
     def must_not_run(*args):
         raise AssertionError("a cached point was recomputed")
 
-    monkeypatch.setattr(sim.experiment, "run_point", must_not_run)
+    monkeypatch.setattr(sim.grid, "run_point", must_not_run)
     again = simulate(**kwargs)
     np.testing.assert_array_equal(first.error.values, again.error.values)
     with pytest.raises(AssertionError, match="recomputed"):
@@ -141,8 +141,8 @@ def test_a_stopped_grid_resumes_from_its_cache(tmp_path, monkeypatch):
         (dict(N=10.5), "N must be a positive integer"),
         (dict(keep_fraction=0.0), r"keep_fraction must lie in \(0, 1\]"),
         (dict(keep_fraction=1.2), r"keep_fraction must lie in \(0, 1\]"),
-        (dict(theta=91.0), r"theta must lie in \[0, 90\]"),
-        (dict(alpha_tot=-1.0), "alpha_tot must be > 0"),
+        (dict(theta=91.0), r"theta \(degrees\) must lie in \[0, 90\]"),
+        (dict(alpha_tot=-1.0), r"alpha_tot must lie in \(0, inf\)"),
         (dict(alpha_tot=float("nan")), "alpha_tot must be finite"),
         (dict(policy="middle"), "policy must be one of"),
         (dict(seeds=0), "seeds must be"),
@@ -236,4 +236,17 @@ def test_cli_bad_input_exits_2_naming_the_option(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["sim", "run", "--N", "20", "--theta", "120"])
     assert exc.value.code == 2
-    assert "theta must lie in [0, 90]" in capsys.readouterr().err
+    assert "theta (degrees) must lie in [0, 90]" in capsys.readouterr().err
+
+
+def test_the_theory_comparison_is_one_broadcast_call_per_policy_with_the_per_point_numbers():
+    """Broadcasting changes only the last bits (the solver's array operations round by chunk): 1e-13."""
+    import theory
+
+    res = simulate(N=20, alpha_tot=[3.0, 6.0], keep_fraction=[0.4, 1.0], theta=[0.0, 10.0], policy=["hard", "easy"], seeds=2)
+    cmp = compare_with_theory(res)
+    one_by_one = [
+        theory.test_error(k / n, k / p, theta=float(t), policy=str(pol))
+        for k, n, p, t, pol in zip(res.kept.values, res.N.values, res.pool.values, res.theta.values, res.policy.values)
+    ]
+    np.testing.assert_allclose(cmp.theory.values, one_by_one, rtol=1e-13, atol=0)

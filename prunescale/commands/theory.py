@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import typer
 
-from prunescale.io import jsonable
+from theory import asymptotics, error, frontier
 
-from . import asymptotics, error, frontier
+from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats
 
 app = typer.Typer(
     help="Replica theory of data pruning: errors, the Pareto frontier and the best keep fraction.",
     no_args_is_help=True,
 )
-
-JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
-THETA = typer.Option(
-    0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric."
-)
-
-
-def floats(text: str, name: str):
-    """Parse '1,2.5,1e3' into a list of floats, naming the option on failure."""
-    try:
-        return [float(t) for t in text.split(",") if t.strip()]
-    except ValueError:
-        raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
-
-
-def emit(record, as_json, lines):
-    if as_json:
-        typer.echo(json.dumps(record, indent=2, default=jsonable))
-    else:
-        for line in lines:
-            typer.echo(line)
-
 
 @app.command("error")
 def error_cmd(
@@ -197,14 +174,19 @@ def asymptotics_cmd(as_json: bool = JSON):
 
 @app.command("figure")
 def figure_cmd(
-    out: Path = typer.Option(Path("figures/theory.png"), "--out", help="PNG to write (a PDF is written beside it)."),
+    out: Path = typer.Option(
+        None, "--out", help="PNG to write, a PDF beside it (default results/figures/theory.png)."
+    ),
     recompute: bool = typer.Option(
-        False, "--recompute", help="Solve everything again instead of drawing the stored numbers."
+        False, "--recompute", help="Solve everything again instead of drawing the committed numbers."
     ),
     quick: bool = typer.Option(False, "--quick", help="With --recompute: coarser grids, for a fast preview."),
+    refresh_committed: bool = REFRESH_COMMITTED,
 ):
     """Draw the paper's theory figure (error curves, frontier, crossover map, imperfect metric)."""
-    from figures.theory_figure import draw
+    from figures import theory_figure
 
-    path = draw(out, quick=quick, recompute=recompute)
-    typer.echo(f"wrote {path}")
+    from ..figure_files import draw_figure
+
+    for path in draw_figure(theory_figure, "theory", out, recompute, quick, refresh_committed):
+        typer.echo(f"wrote {path}")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import typer
 
-from prunescale.io import atomic_write, save_json
-from theory.cli import JSON, emit, floats
+from store import atomic_write, check_output_folder, save_json
+
+from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
 app = typer.Typer(
     help="Teacher-student simulations: prune a Gaussian pool, train the max-margin student, compare with theory.",
@@ -24,17 +25,6 @@ SOLVER = typer.Option(
 SEEDS = typer.Option(16, "--seeds", help="Number of seeds (0..n-1), >= 1; more seeds, smaller error bars.")
 
 
-def _ints(text, name):
-    values = floats(text, name)
-    if any(not v.is_integer() for v in values):
-        raise ValueError(f"{name} must be integers; got {text!r}")
-    return [int(v) for v in values]
-
-
-def _policies(text):
-    return [p.strip() for p in text.split(",") if p.strip()]
-
-
 @app.command("run")
 def run_cmd(
     N: int = typer.Option(200, "--N", help="Input dimension, >= 1."),
@@ -47,7 +37,7 @@ def run_cmd(
     as_json: bool = JSON,
 ):
     """One grid point: mean test error over seeds, its standard error, and the theory value."""
-    from .experiment import compare_with_theory, simulate
+    from sim import compare_with_theory, simulate
 
     res = simulate(N, alpha_tot, keep_fraction, theta, policy, seeds, solver=solver)
     cmp = compare_with_theory(res)
@@ -90,15 +80,16 @@ def grid_cmd(
     as_json: bool = JSON,
 ):
     """A grid (all combinations) with theory comparison, written to OUT; a stopped grid resumes."""
-    from .experiment import compare_with_theory, simulate
+    from sim import compare_with_theory, simulate
 
+    check_output_folder(out, "--out")
     started = time.time()
     res = simulate(
-        _ints(N, "--N"),
+        ints(N, "--N"),
         floats(alpha_tot, "--alpha-tot"),
         floats(keep_fraction, "--keep-fraction"),
         floats(theta, "--theta"),
-        _policies(policy),
+        words(policy, "--policy"),
         seeds,
         solver=solver,
         cache_dir=out / "cache",
@@ -153,11 +144,15 @@ def grid_cmd(
 
 @app.command("figure")
 def figure_cmd(
-    out: Path = typer.Option(Path("figures/sim.png"), "--out", help="PNG to write (a PDF is written beside it)."),
-    recompute: bool = typer.Option(False, "--recompute", help="Simulate again instead of drawing the stored numbers."),
+    out: Path = typer.Option(None, "--out", help="PNG to write, a PDF beside it (default results/figures/sim.png)."),
+    recompute: bool = typer.Option(False, "--recompute", help="Simulate again instead of drawing the committed numbers."),
     quick: bool = typer.Option(False, "--quick", help="With --recompute: fewer seeds and points, for a fast preview."),
+    refresh_committed: bool = REFRESH_COMMITTED,
 ):
     """Draw the simulation figure: simulated errors on the theory curves, and the finite-size trend."""
-    from figures.sim_figure import draw
+    from figures import sim_figure
 
-    typer.echo(f"wrote {draw(out, quick=quick, recompute=recompute)}")
+    from ..figure_files import draw_figure
+
+    for path in draw_figure(sim_figure, "sim", out, recompute, quick, refresh_committed):
+        typer.echo(f"wrote {path}")

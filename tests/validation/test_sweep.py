@@ -38,7 +38,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
     results = tmp_path / "results"
     script = (
         "import sys; sys.path.insert(0, {root!r})\n"
-        "from tests.test_sweep import _jobs\n"
+        "from tests.validation.test_sweep import _jobs\n"
         "from validation import sweep\n"
         "sweep.run_sweep(_jobs(), {results!r}, score_cache={cache!r}, progress=False)\n"
     ).format(root=os.getcwd(), results=str(results), cache=str(tmp_path / "scores"))
@@ -73,23 +73,50 @@ def test_the_default_plan_runs_seed_by_seed_and_curve_by_curve():
     assert len(runs) == len(set(runs)), "each curve's jobs are contiguous"
 
 
+def _finish(results, job, **row):
+    sweep.jobs_store(results).save(sweep.job_config(job), dict.fromkeys(sweep.COLUMNS, 0) | row)
+
+
 def test_a_finished_job_is_not_trained_again(tmp_path, monkeypatch):
     job = _jobs()[0]
-    row = dict.fromkeys(sweep.COLUMNS, 0) | {"test_error": 0.25}
-    path = sweep.job_path(tmp_path, job)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"job": job.spec(), "result": row}))
+    _finish(tmp_path, job, test_error=0.25)
     monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("trained again"))
-    assert sweep.run_job(job, tmp_path) == row
+    assert sweep.run_job(job, tmp_path)["test_error"] == 0.25
+
+
+def test_a_changed_hyperparameter_names_a_new_job_and_the_stale_result_is_never_reused(tmp_path, monkeypatch):
+    from validation import CONFIGS, get_config
+
+    job = _jobs()[0]
+    _finish(tmp_path, job, test_error=0.25)
+    assert sweep.is_done(job, tmp_path)
+    monkeypatch.setitem(CONFIGS, "toy", get_config("toy", weight_decay=1e-3))  # edit the preset
+    assert sweep.job_config(job)["train"]["weight_decay"] == 1e-3
+    assert not sweep.is_done(job, tmp_path) and sweep.pending([job], tmp_path) == [job]
+    assert sweep.collect(tmp_path, [job]).empty  # the old row is not in the new plan's table
+    monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("retrained"))
+    with pytest.raises(pytest.fail.Exception, match="retrained"):
+        sweep.run_job(job, tmp_path)
+
+
+def test_a_tampered_job_entry_is_refused_not_mixed_in(tmp_path):
+    from store import ConfigMismatch
+
+    job = _jobs()[0]
+    _finish(tmp_path, job, test_error=0.25)
+    meta, _ = sweep.jobs_store(tmp_path).paths(sweep.job_config(job))
+    record = json.loads(meta.read_text())
+    record["config"]["train"]["lr"] = 9.0
+    meta.write_text(json.dumps(record))
+    with pytest.raises(ConfigMismatch, match="another configuration"):
+        sweep.run_job(job, tmp_path)
 
 
 def test_a_dry_run_shows_the_plan_and_what_is_done_without_running(tmp_path, capsys, monkeypatch):
     from prunescale.cli import main
 
     job = _jobs()[1]  # random, f = 0.5 of a pool of 100
-    path = sweep.job_path(tmp_path, job)
-    path.parent.mkdir(parents=True)
-    path.write_text(json.dumps({"job": job.spec(), "result": dict.fromkeys(sweep.COLUMNS, 0)}))
+    _finish(tmp_path, job)
     table = sweep.progress(_jobs(), tmp_path)
     assert table.planned.sum() == 4 and table.done.sum() == 1
     assert table.images_left.sum() == 100 + 50 + 50  # f = 1, and the hard and easy halves
@@ -99,22 +126,40 @@ def test_a_dry_run_shows_the_plan_and_what_is_done_without_running(tmp_path, cap
     assert "jobs" in out and "images left to train" in out
 
 
-def test_the_device_runner_takes_the_chosen_seeds_and_pools_in_order_and_skips_finished_jobs(tmp_path):
-    import importlib.util
-    from pathlib import Path
+def test_the_serial_runner_skips_finished_jobs_and_starts_none_after_its_deadline(tmp_path, monkeypatch):
+    jobs = _jobs()
+    _finish(tmp_path, jobs[0], test_error=0.25)
+    monkeypatch.setattr(sweep, "run_job", lambda *a, **k: pytest.fail("a job started after the deadline"))
+    frame = sweep.run_serial(jobs, tmp_path, deadline=-1.0, progress=False)
+    assert frame.test_error.tolist() == [0.25]
+    ran = []
+    monkeypatch.setattr(sweep, "run_job", lambda job, *a: ran.append(job))
+    sweep.run_serial(jobs, tmp_path, progress=False)
+    assert ran == jobs[1:]
 
-    path = Path(__file__).parents[1] / "scripts" / "device_sweep.py"
-    spec = importlib.util.spec_from_file_location("device_sweep", path)
-    device_sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(device_sweep)
-    todo = device_sweep.plan(tmp_path, seeds=[1, 0], pools=[10000])
-    assert [j.seed for j in todo] == [1] * 19 + [0] * 19
-    assert {j.pool_size for j in todo} == {10000}
-    done = todo[0]
-    target = sweep.job_path(tmp_path, done)
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps({"job": done.spec(), "result": dict.fromkeys(sweep.COLUMNS, 0)}))
-    assert device_sweep.plan(tmp_path, seeds=[1, 0], pools=[10000]) == todo[1:]
+
+def test_a_failing_job_fails_the_sweep_by_name_after_the_others_ran(tmp_path, monkeypatch):
+    jobs = _jobs()
+
+    def run(job, results, *args):
+        if job.policy == "hard":
+            raise RuntimeError("out of memory")
+        _finish(results, job)
+
+    monkeypatch.setattr(sweep, "run_job", run)
+    with pytest.raises(sweep.SweepFailed, match=r"1 of 4 jobs failed: job \w+ \(seed 0, pool 100, el2n keep hard.*out of memory"):
+        sweep.run_serial(jobs, tmp_path, progress=False)
+    assert len(sweep.collect(tmp_path, jobs)) == 3
+
+
+def test_a_bad_plan_is_rejected_before_any_job_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "run_job", lambda *a, **k: pytest.fail("dispatched"))
+    with pytest.raises(ValueError, match="budget must be one of"):
+        sweep.run_serial(sweep.grid(["el2n"], ["hard"], [100], [0.5], [0], budget="foo"), tmp_path)
+    with pytest.raises(ValueError, match="config must be one of"):
+        sweep.run_serial(sweep.grid(["el2n"], ["hard"], [100], [0.5], [0], config="foo"), tmp_path)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        sweep.run_sweep(_jobs(), tmp_path, workers=0)
 
 
 def test_a_cpu_run_says_cpu():

@@ -1,14 +1,14 @@
-"""Argument validation shared by the API and the CLI.
+"""Parameter checks shared by every package and the CLI: one wording for each error.
 
 Every message names the parameter and its valid range, so a user never meets
-a NaN or a traceback from deep inside the solver.
+a NaN or a traceback from deep inside a solver.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-POLICIES = ("hard", "easy", "random")
+POLICIES = ("hard", "easy", "random")  # keep the highest scores, the lowest, or a random subset
 
 
 def as_array(name, value):
@@ -47,8 +47,13 @@ def theta(value, name="theta"):
 
 
 def policy(value, allowed=POLICIES):
+    return one_of("policy", value, allowed)
+
+
+def one_of(name, value, allowed):
+    """``value`` if it is one of ``allowed``, else an error that lists them."""
     if value not in allowed:
-        raise ValueError(f"policy must be one of {', '.join(allowed)}; got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
     return value
 
 

@@ -7,7 +7,7 @@ each other number for number (tests) and timed side by side
 (``benchmarks/bench_train.py --side-by-side``).  ``layout`` runs the
 convolutions channels-last (``"NHWC"``, what flax does) or channels-first
 (``"NCHW"``), to measure what the layout costs on XLA:CPU.  Not part of the
-public API: the trainer is :func:`validation.train`.
+public API (it lives with the tests): the trainer is :func:`validation.train`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .train import augment, normalise
+from validation.train import augment, normalise
 
 LAYOUTS = ("NHWC", "NCHW")
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
-from theory.cli import JSON, emit
+from store import check_output_file, check_output_folder, save_json, save_npz
+
+from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
 app = typer.Typer(
     help="Real networks on CIFAR-10: train a ResNet on a (pruned) subset, and score examples by pruning metrics.",
@@ -62,6 +64,7 @@ def train_cmd(
         train_seconds=round(r.seconds, 1),
         images_per_second=round(images / r.seconds, 1),
         hyperparameters=r.config.to_dict(),
+        xla_flags=r.xla_flags,
     )
     emit(
         record,
@@ -79,7 +82,10 @@ def score_cmd(
         ..., "--metric", help="el2n | grand | forgetting | memorization | influence | prototypes | random."
     ),
     out: Path = typer.Option(
-        ..., "--out", help="Where to write the scores (.npz with scores, stderr, indices; JSON config beside it)."
+        None,
+        "--out",
+        help="Where to write the scores (.npz with scores, stderr, indices; JSON config beside it). "
+        "Default results/scores/METRIC.npz.",
     ),
     options: str = typer.Option(
         "{}", "--options", help='Metric options as JSON, e.g. \'{"inits": 2, "config": "toy"}\'.'
@@ -92,14 +98,16 @@ def score_cmd(
     as_json: bool = JSON,
 ):
     """Score every training example by a pruning metric (higher = harder), with a cache."""
-    from prunescale.io import save_json, save_npz
     from validation import load_cifar10, score
     from validation.data import cache_dir
 
+    out = check_output_file(out or Path("results") / "scores" / f"{metric}.npz", "--out")
     try:
         opts = json.loads(options)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"options must be a JSON object: {exc}") from None
+        raise ValueError(f"--options must be a JSON object, got {options!r} ({exc})") from None
+    if not isinstance(opts, dict):
+        raise ValueError(f"--options must be a JSON object, got {options!r}")
     d = load_cifar10(data)
     idx, x_test, y_test = _subset(d, train_size, test_size, seed)
     extra = dict(x_test=x_test, y_test=y_test) if metric == "influence" else {}
@@ -136,12 +144,29 @@ def score_cmd(
     )
 
 
-RUNS_CSV = Path("figures/data/cifar10_runs.csv")
+RESULTS = Path("results/cifar10")
+RESULTS_OPTION = typer.Option(
+    RESULTS, "--results", help="Results folder: per-job results (resumable), runs.csv, fits.json, calibration.json."
+)
+
+
+def analysis_paths(results: Path, refresh_committed: bool) -> dict:
+    """The runs table and the analysis files of a results folder, or the committed copies under figures/."""
+    if refresh_committed:
+        from figures import cifar_figure
+
+        return dict(runs=cifar_figure.RUNS, fits=cifar_figure.FITS, calibration=cifar_figure.CALIBRATION, figure=cifar_figure.FIGURE)
+    return dict(
+        runs=results / "runs.csv",
+        fits=results / "fits.json",
+        calibration=results / "calibration.json",
+        figure=results / "cifar10.png",
+    )
 
 
 @app.command("sweep")
 def sweep_cmd(
-    results: Path = typer.Option(Path("results/cifar10"), "--results", help="Folder for per-job results (resumable)."),
+    results: Path = RESULTS_OPTION,
     plan: str = typer.Option(
         "default", "--plan", help="default (experiments A and B, ~8-9 CPU-hours) | custom (the options below)."
     ),
@@ -151,65 +176,91 @@ def sweep_cmd(
     keep_fractions: str = typer.Option(
         "1,0.8,0.6,0.4,0.3,0.2,0.1", "--keep-fractions", help="custom plan: keep fractions."
     ),
-    seeds: int = typer.Option(2, "--seeds", help="custom plan: seeds 0..n-1."),
+    seeds: int = typer.Option(2, "--seeds", help="custom plan: seeds 0..n-1, n >= 1."),
     config: str = typer.Option("sweep", "--config", help="custom plan: training config (default | sweep | toy)."),
     budget: str = typer.Option(
         "epochs", "--budget", help="custom plan: budget rule (epochs | steps | full_data), the same for every run."
     ),
+    metric_options: str = typer.Option(
+        "{}", "--metric-options", help='custom plan: the metrics\' options as JSON, e.g. \'{"inits": 8}\'.'
+    ),
     scheduler: str = typer.Option(
         None, "--scheduler", help="Address of an existing Dask scheduler (default: a LocalCluster)."
     ),
-    workers: int = typer.Option(1, "--workers", help="LocalCluster worker processes."),
-    csv: Path = typer.Option(
-        RUNS_CSV, "--csv", help="Where to write the table of all finished runs (rewritten after every job)."
+    workers: int = typer.Option(1, "--workers", help="LocalCluster worker processes, >= 1."),
+    serial: bool = typer.Option(
+        False, "--serial", help="Run the jobs one after another in this process, without Dask (a borrowed GPU)."
     ),
+    deadline: float = typer.Option(None, "--deadline", help="With --serial: seconds after which no job starts."),
+    csv: Path = typer.Option(
+        None, "--csv", help="Where to write the table of the plan's finished runs (default RESULTS/runs.csv)."
+    ),
+    refresh_committed: bool = REFRESH_COMMITTED,
     data: Path = DATA,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the plan and what is done, curve by curve; run nothing."
     ),
 ):
-    """Run a pruning sweep through Dask; kill it any time and run it again to resume."""
-    from theory.cli import floats
+    """Run a pruning sweep (Dask, or --serial); kill it any time and run it again to resume."""
     from validation import sweep
     from validation.data import cache_dir
 
     if plan == "default":
         jobs = sweep.default_sweep()
     elif plan == "custom":
+        if seeds < 1:
+            raise ValueError(f"--seeds must be at least 1, got {seeds}")
         jobs = sweep.grid(
-            [m for m in metrics.split(",") if m],
-            [p for p in policies.split(",") if p],
-            [int(v) for v in floats(pool_sizes, "--pool-sizes")],
+            words(metrics, "--metrics"),
+            words(policies, "--policies"),
+            ints(pool_sizes, "--pool-sizes"),
             floats(keep_fractions, "--keep-fractions"),
             list(range(seeds)),
             config=config,
             budget=budget,
+            metric_options=metric_options,
         )
     else:
-        raise ValueError(f"plan must be default or custom; got {plan!r}")
+        raise ValueError(f"--plan must be default or custom, got {plan!r}")
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")
+    check_output_folder(results, "--results")
     typer.echo(f"{len(jobs)} jobs, {len(sweep.pending(jobs, results))} to run; results in {results}")
     if dry_run:
         table = sweep.progress(jobs, results)
         typer.echo(table.to_string(index=False))
         typer.echo(f"images left to train (kept images over pending jobs): {table.images_left.sum()}")
         return
-    frame = sweep.run_sweep(
-        jobs, results, scheduler=scheduler, workers=workers, data_path=data, score_cache=cache_dir() / "scores", csv=csv
-    )
+    common = dict(data_path=data, score_cache=cache_dir() / "scores", csv=csv)
+    try:
+        if serial:
+            frame = sweep.run_serial(jobs, results, deadline=deadline, **common)
+        else:
+            frame = sweep.run_sweep(jobs, results, scheduler=scheduler, workers=workers, **common)
+    except sweep.SweepFailed as exc:
+        typer.echo(f"wrote {csv} (the finished runs)", err=True)
+        raise ValueError(str(exc)) from None
     typer.echo(f"wrote {csv} ({len(frame)} runs)")
+
+
+CSV_OPTION = typer.Option(None, "--csv", help="The runs table to read (default RESULTS/runs.csv).")
 
 
 @app.command("fit")
 def fit_cmd(
-    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table (prunescale validate sweep writes it)."),
-    out: Path = typer.Option(Path("figures/data/cifar10_fits.json"), "--out", help="Where to write the fit summaries."),
+    results: Path = RESULTS_OPTION,
+    csv: Path = CSV_OPTION,
+    out: Path = typer.Option(None, "--out", help="Where to write the fit summaries (default RESULTS/fits.json)."),
+    refresh_committed: bool = REFRESH_COMMITTED,
     as_json: bool = JSON,
 ):
     """Fit power, exponential and broken power laws to each curve; say whether pruning beats the power law."""
-    from prunescale.io import save_json
     from validation.analysis import fit_curves
 
-    summary = fit_curves(csv)
+    paths = analysis_paths(results, refresh_committed)
+    out = check_output_file(out or paths["fits"], "--out")
+    summary = fit_curves(csv or paths["runs"])
     save_json(summary, out)
     lines = [
         f"{c['curve']}: best by AIC {c['best_aic']}, by held-out {c['best_heldout']}"
@@ -221,17 +272,20 @@ def fit_cmd(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),
+    results: Path = RESULTS_OPTION,
+    csv: Path = CSV_OPTION,
     out: Path = typer.Option(
-        Path("figures/data/cifar10_calibration.json"), "--out", help="Where to write the calibration."
+        None, "--out", help="Where to write the calibration (default RESULTS/calibration.json)."
     ),
+    refresh_committed: bool = REFRESH_COMMITTED,
     as_json: bool = JSON,
 ):
     """Fit the theory to the runs: effective dimension and scale, and an effective metric angle theta with CIs."""
-    from prunescale.io import save_json
     from validation.analysis import calibrate_runs
 
-    result = calibrate_runs(csv)
+    paths = analysis_paths(results, refresh_committed)
+    out = check_output_file(out or paths["calibration"], "--out")
+    result = calibrate_runs(csv or paths["runs"])
     save_json(result, out)
     sc = result["scale"]
     lines = [f"random runs: d = {sc['d']:.4g}, A = {sc['A']:.3g} (A*d = {sc['A_times_d']:.4g}), {sc['points']} points"]
@@ -257,18 +311,21 @@ def calibrate_cmd(
 
 @app.command("figure")
 def figure_cmd(
-    csv: Path = typer.Option(RUNS_CSV, "--csv", help="The runs table."),
-    out: Path = typer.Option(Path("figures/cifar10.png"), "--out", help="PNG to write (a PDF is written beside it)."),
-    fits: Path = typer.Option(
-        Path("figures/data/cifar10_fits.json"), "--fits", help="Fit summaries (validate fit) to draw over the runs."
-    ),
+    results: Path = RESULTS_OPTION,
+    csv: Path = CSV_OPTION,
+    out: Path = typer.Option(None, "--out", help="PNG to write, a PDF beside it (default RESULTS/cifar10.png)."),
+    fits: Path = typer.Option(None, "--fits", help="Fit summaries (validate fit; default RESULTS/fits.json)."),
     calibration: Path = typer.Option(
-        Path("figures/data/cifar10_calibration.json"), "--calibration", help="Calibration (validate calibrate)."
+        None, "--calibration", help="Calibration (validate calibrate; default RESULTS/calibration.json)."
     ),
+    refresh_committed: bool = REFRESH_COMMITTED,
 ):
     """Draw the scaling curves with their fits, the easy/hard crossover, and the calibrated theory against the runs.
 
     Fits and calibration are drawn only if they were made from the same table (same number of runs)."""
-    from figures.cifar_figure import draw
+    from figures import cifar_figure
 
-    typer.echo(f"wrote {draw(out, csv, fits, calibration)}")
+    paths = analysis_paths(results, refresh_committed)
+    out = check_output_file(out or paths["figure"], "--out")
+    record = cifar_figure.compute(csv or paths["runs"], fits or paths["fits"], calibration or paths["calibration"])
+    typer.echo(f"wrote {cifar_figure.draw(record, out)}")

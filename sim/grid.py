@@ -1,4 +1,4 @@
-"""Grids of teacher-student pruning experiments, and their comparison with theory.
+"""Grids of teacher-student pruning experiments.
 
 :func:`simulate` runs every grid point (N, alpha_tot, keep_fraction, theta,
 policy) for every seed: draw, prune, solve the max-margin student, record the
@@ -13,7 +13,6 @@ The result is an ``xarray.Dataset`` with dimensions ``point`` and ``seed``.
 from __future__ import annotations
 
 import itertools
-import math
 from functools import partial
 from pathlib import Path
 
@@ -22,9 +21,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from prunescale.io import config_key, save_json
+from store import KeyedStore, checks
 
-from .data import POLICIES, draw_pruned, kept_size, pool_size
+from .data import draw_pruned, kept_size, pool_size
 from .solver import max_margin_reference, solve_batch
 
 FIELDS = ("error", "R", "rho", "kappa", "gap")
@@ -33,39 +32,40 @@ ACCELERATOR_MEMORY_SHARE = 0.25  # of the device's memory per batch: batches lar
 CACHE_VERSION = 1  # bump when a change alters simulated numbers
 
 
-def _as_list(value):
-    return list(np.atleast_1d(np.asarray(value, dtype=object)).tolist())
+def _as_list(name, value):
+    values = list(np.atleast_1d(np.asarray(value, dtype=object)).tolist())
+    if not values:
+        raise ValueError(f"{name} must hold at least one value; got an empty list")
+    return values
+
+
+def _numbers(name, value):
+    values = _as_list(name, value)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"{name} must be a number or a list of numbers, got {v!r}")
+    return values
 
 
 def check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds):
-    """Validate the grid's axes; return them as lists. Errors name the parameter."""
-    Ns = _as_list(N)
+    """Validate the grid's axes; return them as lists.  Errors name the parameter (store.checks wording)."""
+    Ns = _numbers("N", N)
     for n in Ns:
-        if isinstance(n, bool) or not float(n).is_integer() or n < 1:
-            raise ValueError(f"N must be a positive integer; got {n!r}")
-    axes = {"alpha_tot": _as_list(alpha_tot), "keep_fraction": _as_list(keep_fraction), "theta": _as_list(theta)}
-    for name, values in axes.items():
-        for v in values:
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                raise ValueError(f"{name} must be finite numbers; got {v!r}")
-    if any(a <= 0 for a in axes["alpha_tot"]):
-        raise ValueError(f"alpha_tot must be > 0; got {axes['alpha_tot']}")
-    if any(not 0 < f <= 1 for f in axes["keep_fraction"]):
-        raise ValueError(f"keep_fraction must lie in (0, 1]; got {axes['keep_fraction']}")
-    if any(not 0 <= t <= 90 for t in axes["theta"]):
-        raise ValueError(f"theta must lie in [0, 90] degrees; got {axes['theta']}")
-    policies = _as_list(policy)
-    for p in policies:
-        if p not in POLICIES:
-            raise ValueError(f"policy must be one of {', '.join(POLICIES)}; got {p!r}")
+        if not float(n).is_integer() or n < 1:
+            raise ValueError(f"N must be a positive integer, got {n!r}")
+    alphas, fractions, thetas = (_numbers(k, v) for k, v in (("alpha_tot", alpha_tot), ("keep_fraction", keep_fraction), ("theta", theta)))
+    checks.positive("alpha_tot", alphas)
+    checks.keep_fraction(fractions)
+    checks.theta(thetas)
+    policies = [checks.policy(p) for p in _as_list("policy", policy)]
     seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not seed_list or any(s < 0 for s in seed_list):
         raise ValueError(f"seeds must be a positive count or a list of non-negative integers; got {seeds!r}")
     for n in Ns:
-        for a in axes["alpha_tot"]:
+        for a in alphas:
             if pool_size(int(n), a) < 1:
                 raise ValueError(f"alpha_tot * N must be at least 1 example; got alpha_tot={a}, N={n}")
-    return [int(n) for n in Ns], axes["alpha_tot"], axes["keep_fraction"], axes["theta"], policies, seed_list
+    return [int(n) for n in Ns], alphas, fractions, thetas, policies, seed_list
 
 
 @partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
@@ -238,17 +238,15 @@ def _progress(total, enabled):
 
 
 def _cached(config, cache_dir, compute):
+    """One grid point's per-seed values, from the point store under ``cache_dir`` or computed and stored."""
     if cache_dir is None:
         return compute()
-    path = Path(cache_dir) / "points" / f"{config_key(config)}.json"
-    if path.exists():
-        import json
-
-        record = json.loads(path.read_text())
-        if record["config"] == config:
-            return {k: np.asarray(v) for k, v in record["values"].items()}
+    points = KeyedStore(Path(cache_dir) / "points", prefix="point")
+    hit = points.load(config)
+    if hit is not None:
+        return hit.arrays
     values = compute()
-    save_json({"config": config, "values": {k: v.tolist() for k, v in values.items()}}, path)
+    points.save(config, arrays=values)
     return values
 
 
@@ -283,48 +281,3 @@ def _dataset(grid, seed_list, rows, solver):
         ),
     )
     return ds
-
-
-def compare_with_theory(result):
-    """Theory against simulation, per grid point.
-
-    The theory is evaluated at the realised sizes: ``alpha_prune = kept / N``
-    and ``keep_fraction = kept / pool``.
-
-    Parameters
-    ----------
-    result : xarray.Dataset from :func:`simulate`
-
-    Returns
-    -------
-    xarray.Dataset
-        Per point: ``theory`` (error from :func:`theory.test_error`),
-        ``sim_mean``, ``sim_se`` and ``z = (sim_mean - theory) / sim_se``.
-
-    Example
-    -------
-    >>> cmp = compare_with_theory(simulate(N=50, alpha_tot=4.0, keep_fraction=0.5, seeds=4))
-    >>> round(float(cmp.theory[0]), 4), sorted(cmp.data_vars)
-    (0.1361, ['sim_mean', 'sim_se', 'theory', 'z'])
-    """
-    from theory import test_error
-
-    alpha_prune = result.kept.values / result.N.values
-    f = result.kept.values / result.pool.values
-    th = np.array(
-        [
-            test_error(a, fi, theta=float(t), policy=str(p))
-            for a, fi, t, p in zip(alpha_prune, f, result.theta.values, result.policy.values)
-        ],
-        float,
-    )
-    out = xr.Dataset(
-        {
-            "theory": ("point", th),
-            "sim_mean": result.error_mean,
-            "sim_se": result.error_se,
-        },
-        coords={k: v for k, v in result.coords.items() if "seed" not in v.dims},
-    )
-    out["z"] = (out.sim_mean - out.theory) / out.sim_se
-    return out

@@ -11,24 +11,30 @@ import pytest
 import validation
 from prunescale.cli import main
 from validation import metrics
-from validation.cache import ConfigMismatch, ScoreCache
+from store import ConfigMismatch, KeyedStore
+from store import digest as store_digest
+from validation.train import normalise, per_example_loss
 from validation.data import ARRAY_SHA256, load_cifar10
 
 
 @pytest.fixture(scope="module")
 def cifar():
-    return load_cifar10()  # ../shared/data/cifar10.npz, verified
+    return load_cifar10()  # ../shared/data/cifar10.npz, verified (tests using it are marked cifar10)
 
 
 @pytest.fixture(scope="module")
-def toy(cifar):
-    idx = validation.class_balanced_subset(cifar.y_train, 200, seed=0)
-    return cifar.x_train[idx], cifar.y_train[idx].astype(np.int32)
+def toy():
+    """200 images of the fake data set in CIFAR-10's format: the trainer and metrics need no real file."""
+    from fake_data import fake_cifar10
+
+    d = fake_cifar10(n_train=200)
+    return d["x_train"], d["y_train"].astype(np.int32)
 
 
 # -- data -----------------------------------------------------------------------------
 
 
+@pytest.mark.cifar10
 def test_the_real_file_loads_verified(cifar):
     assert cifar.x_train.shape == (50000, 32, 32, 3) and cifar.x_train.dtype == np.uint8
     assert cifar.x_test.shape == (10000, 32, 32, 3)
@@ -36,6 +42,7 @@ def test_the_real_file_loads_verified(cifar):
     assert cifar.y_test[:10].tolist() == [3, 8, 8, 0, 6, 6, 1, 6, 3, 1]
 
 
+@pytest.mark.cifar10
 def test_missing_and_corrupted_files_get_clear_errors(tmp_path, cifar, monkeypatch):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_cifar10(tmp_path / "nope.npz")
@@ -58,6 +65,7 @@ def test_missing_and_corrupted_files_get_clear_errors(tmp_path, cifar, monkeypat
         load_cifar10(partial)
 
 
+@pytest.mark.cifar10
 def test_the_standard_tarball_format_is_read(tmp_path, cifar):
     path = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(path, "w:gz") as tar:
@@ -78,6 +86,7 @@ def test_the_standard_tarball_format_is_read(tmp_path, cifar):
     assert set(ARRAY_SHA256) == {"x_train", "y_train", "x_test", "y_test"}
 
 
+@pytest.mark.cifar10
 def test_subsets_are_balanced_index_arrays_and_pruning_keeps_exact_counts(cifar):
     idx = validation.class_balanced_subset(cifar.y_train, 1003, seed=1)
     counts = np.bincount(cifar.y_train[idx], minlength=10)
@@ -114,7 +123,7 @@ def test_the_trainer_matches_a_plain_jax_reference_of_the_same_net_and_step(toy,
     import jax
     import jax.numpy as jnp
 
-    from validation import reference
+    import reference_net as reference
     from validation.train import init, make_model, normalise, train_step
 
     cfg = validation.get_config("toy")
@@ -156,30 +165,30 @@ def test_the_budget_rule_is_explicit():
 
 def test_el2n_is_the_distance_of_softmax_to_onehot():
     probs = np.array([[1.0, 0.0, 0.0], [0.2, 0.5, 0.3]])
-    np.testing.assert_allclose(metrics.el2n_from_probs(probs, [0, 0]), [0.0, np.sqrt(0.64 + 0.25 + 0.09)])
+    np.testing.assert_allclose(metrics.el2n.el2n_from_probs(probs, [0, 0]), [0.0, np.sqrt(0.64 + 0.25 + 0.09)])
 
 
 def test_forgetting_counts_correct_to_wrong_transitions_and_never_learned_is_maximal():
     correct = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0]], bool)  # epochs x examples
-    np.testing.assert_array_equal(metrics.forgetting_counts(correct), [2, 1, 5])
+    np.testing.assert_array_equal(metrics.forgetting.forgetting_counts(correct), [2, 1, 5])
     presented = np.array([[1, 1, 1], [0, 1, 1], [1, 1, 1], [1, 1, 1]], bool)
     # example 0 is skipped in epoch 1: its record reads 1, 1, 0 -> one forgetting event
-    np.testing.assert_array_equal(metrics.forgetting_counts(correct, presented), [1, 1, 5])
+    np.testing.assert_array_equal(metrics.forgetting.forgetting_counts(correct, presented), [1, 1, 5])
 
 
 def test_memorization_and_influence_are_conditional_differences_with_errors():
     inside = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], bool)  # 4 runs x 2 training examples
     correct = np.array([[1, 1], [1, 1], [0, 1], [0, 0]], bool)
-    mem, se = metrics.subset_estimator(inside, correct)
+    mem, se = metrics.memorization.subset_estimator(inside, correct)
     np.testing.assert_allclose(mem, [1.0 - 0.0, 1.0 - 0.5])
     np.testing.assert_allclose(se, [0.0, np.sqrt(0.25 / 2)])
     test_correct = np.array([[1], [1], [0], [1]], bool)
-    infl, _ = metrics.influence_from_runs(inside, test_correct, reduce="max")
+    infl, _ = metrics.influence.influence_from_runs(inside, test_correct, reduce="max")
     np.testing.assert_allclose(infl, [1.0 - 0.5, 0.5 - 1.0])
-    masks = metrics.balanced_subsets(10, models=8, subset_fraction=0.7, seed=0)
+    masks = metrics._subsets.balanced_subsets(10, models=8, subset_fraction=0.7, seed=0)
     assert (masks.sum(0) == 6).all()
     with pytest.raises(ValueError, match="models"):
-        metrics.balanced_subsets(10, models=1, subset_fraction=0.7)
+        metrics._subsets.balanced_subsets(10, models=1, subset_fraction=0.7)
 
 
 def test_grand_is_the_full_parameter_gradient_norm(toy):
@@ -187,12 +196,12 @@ def test_grand_is_the_full_parameter_gradient_norm(toy):
 
     x, y = toy
     r = validation.train(x[:50], y[:50], "toy", seed=0, epochs=1.0)
-    fast = np.asarray(metrics._grad_norms(r.params, r.batch_stats, x[:4], y[:4], cfg=r.config))
+    fast = np.asarray(metrics.grand._grad_norms(r.params, r.batch_stats, x[:4], y[:4], cfg=r.config))
     model = validation.train.__globals__["make_model"](r.config)
 
     def loss(p, i):
-        logits = model.apply({"params": p, "batch_stats": r.batch_stats}, metrics.normalise(x[i : i + 1]), train=False)
-        return metrics.per_example_loss(logits, y[i : i + 1], 0.0)[0]
+        logits = model.apply({"params": p, "batch_stats": r.batch_stats}, normalise(x[i : i + 1]), train=False)
+        return per_example_loss(logits, y[i : i + 1], 0.0)[0]
 
     for i in range(4):
         g = jax.grad(loss)(r.params, i)
@@ -204,14 +213,14 @@ def test_grand_is_the_full_parameter_gradient_norm(toy):
 def test_prototype_distance_is_cosine_to_the_nearest_centroid():
     emb = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     cent = np.array([[1.0, 0.0], [0.0, 1.0]])
-    np.testing.assert_allclose(metrics.nearest_centroid_distance(emb, cent), [0.0, 0.0, 1 - np.sqrt(0.5)])
+    np.testing.assert_allclose(metrics.prototypes.nearest_centroid_distance(emb, cent), [0.0, 0.0, 1 - np.sqrt(0.5)])
 
 
 def test_self_supervised_prototypes_never_see_a_label(toy):
     import inspect
 
     x, y = toy
-    assert "y" not in inspect.signature(metrics.prototypes).parameters
+    assert "y" not in inspect.signature(metrics.prototypes.prototypes).parameters
     opts = dict(epochs=1, batch_size=64)
     a = validation.score("prototypes", x[:100], y[:100], **opts)
     b = validation.score("prototypes", x[:100], np.random.default_rng(0).permutation(y[:100]), **opts)
@@ -228,19 +237,37 @@ def test_scores_are_cached_with_their_configuration_and_a_foreign_entry_is_refus
     x, y = toy
     first = validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
     assert first.config["metric"] == "el2n" and list(first.config["model"]["widths"]) == [8, 16, 16]
-    monkeypatch.setattr(metrics, "el2n", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    recomputed = lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed"))
+    monkeypatch.setitem(metrics.METRICS, "el2n", metrics.METRICS["el2n"]._replace(function=recomputed))
     again = validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
     np.testing.assert_array_equal(first.scores, again.scores)
     # another seed is another configuration: computed afresh, never mixed in
     with pytest.raises(AssertionError, match="recomputed"):
         validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy", seed=1)
-    cache = ScoreCache(tmp_path)
-    _, meta = cache.paths(first.config)
+    meta, _ = KeyedStore(tmp_path, prefix="el2n").paths(first.config)
     stored = json.loads(meta.read_text())
-    stored["seed"] = 99
+    stored["config"]["seed"] = 99
     meta.write_text(json.dumps(stored))
     with pytest.raises(ConfigMismatch, match="another configuration"):
         validation.score("el2n", x[:100], y[:100], cache_dir=tmp_path, inits=1, epochs=1.0, config="toy")
+
+
+def test_a_changed_training_hyperparameter_is_never_served_stale_scores(toy, tmp_path, monkeypatch):
+    x, y = toy
+    opts = dict(inits=1, epochs=1.0, config="toy")
+    first = validation.score("el2n", x[:60], y[:60], cache_dir=tmp_path, **opts)
+    monkeypatch.setitem(validation.CONFIGS, "toy", validation.get_config("toy", lr=0.05))
+    second = validation.score("el2n", x[:60], y[:60], cache_dir=tmp_path, **opts)
+    assert second.config["model"]["lr"] == 0.05 and second.config != first.config
+    assert not np.array_equal(first.scores, second.scores)  # trained afresh under the new config
+    assert len(list(tmp_path.glob("el2n-*.json"))) == 2
+
+
+def test_the_prototypes_network_is_in_the_score_key():
+    x = np.zeros((4, 32, 32, 3), np.uint8)
+    small = metrics.metric_config("prototypes", x, None, widths=(8, 8, 8))
+    default = metrics.metric_config("prototypes", x, None)
+    assert default["options"]["widths"] == (32, 64, 64) and store_digest(small) != store_digest(default)
 
 
 def test_unknown_metrics_and_options_are_named(toy):
@@ -256,6 +283,7 @@ def test_unknown_metrics_and_options_are_named(toy):
 # -- CLI --------------------------------------------------------------------------------
 
 
+@pytest.mark.cifar10
 def test_cli_trains_and_scores_end_to_end(tmp_path, capsys):
     main(["validate", "train", "--config", "toy", "--train-size", "200", "--test-size", "200", "--json"])
     record = json.loads(capsys.readouterr().out)

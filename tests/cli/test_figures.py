@@ -41,3 +41,38 @@ def test_simulation_figure_is_drawn_from_committed_simulations(tmp_path, capsys)
     out = tmp_path / "sim.png"
     main(["sim", "figure", "--out", str(out)])
     assert out.stat().st_size > 50_000 and out.with_suffix(".pdf").exists()
+
+
+def _tree_digest(folder):
+    from store import digest
+
+    return {str(p.relative_to(folder)): digest(p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_figure_commands_write_under_results_and_never_touch_the_committed_files(tmp_path, monkeypatch, capsys):
+    import figures
+
+    committed = figures.DATA.parent
+    before = _tree_digest(committed)
+    monkeypatch.chdir(tmp_path)
+    main(["theory", "figure"])
+    main(["sim", "figure"])
+    assert (tmp_path / "results" / "figures" / "theory.png").exists()
+    assert (tmp_path / "results" / "figures" / "sim.pdf").exists()
+    assert _tree_digest(committed) == before
+
+
+def test_a_figure_is_the_same_bytes_every_time_it_is_drawn(tmp_path):
+    from figures import load_record, sim_figure
+
+    record = load_record(sim_figure.DATA)
+    a, b = sim_figure.draw(record, tmp_path / "a.png"), sim_figure.draw(record, tmp_path / "b.png")
+    assert a.read_bytes() == b.read_bytes()
+    assert a.with_suffix(".pdf").read_bytes() == b.with_suffix(".pdf").read_bytes()
+
+
+def test_quick_previews_never_replace_the_committed_record():
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["sim", "figure", "--recompute", "--quick", "--refresh-committed"])

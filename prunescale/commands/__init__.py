@@ -1,0 +1,1 @@
+"""The subcommands of ``prunescale``, one module per package."""

@@ -1,0 +1,58 @@
+"""Option parsing shared by every command: comma lists, JSON output, and the common options."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import typer
+
+from store import jsonable
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
+THETA = typer.Option(
+    0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric."
+)
+REFRESH_COMMITTED = typer.Option(
+    False,
+    "--refresh-committed",
+    help="Write the committed copies (figures/ and figures/data/) instead of results/. Only on purpose.",
+)
+
+
+def floats(text: str, name: str):
+    """Parse '1,2.5,1e3' into a non-empty list of finite floats, naming the option on failure."""
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise ValueError(f"{name} must hold at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} must be finite numbers, got {text!r}")
+    return values
+
+
+def ints(text: str, name: str):
+    """Parse '100,200' into a non-empty list of integers; '100.5' is an error, not 100."""
+    values = floats(text, name)
+    if any(not v.is_integer() for v in values):
+        raise ValueError(f"{name} must be integers, got {text!r}")
+    return [int(v) for v in values]
+
+
+def words(text: str, name: str):
+    """Parse 'hard,easy' into a non-empty list of names."""
+    values = [t.strip() for t in text.split(",") if t.strip()]
+    if not values:
+        raise ValueError(f"{name} must hold at least one name, got {text!r}")
+    return values
+
+
+def emit(record, as_json, lines):
+    """Print ``record`` as JSON, or ``lines`` as text."""
+    if as_json:
+        typer.echo(json.dumps(record, indent=2, default=jsonable))
+    else:
+        for line in lines:
+            typer.echo(line)

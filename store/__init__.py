@@ -1,0 +1,35 @@
+"""The bottom layer: files, digests, a keyed store, and the parameter checks.
+
+Every other package of the toolkit may import this one; it imports none of
+them.  Public API::
+
+    atomic_write(path, data), save_json(record, path), save_npz(path, **arrays), load_json(path)
+    check_output_file(path), check_output_folder(path) -> fail before the work, not after it
+    jsonable(x)                  -> ``json.dumps`` default for numpy values and paths
+    digest(obj, length=16)       -> one stable hex digest of arrays, bytes or JSON-able values
+    KeyedStore(root, kind)       -> entries keyed by their full config, the config saved beside each
+    ConfigMismatch, CorruptEntry -> what the store refuses
+    POLICIES and checks          -> one wording for every parameter error
+"""
+
+from . import checks
+from .checks import POLICIES
+from .digest import digest
+from .files import atomic_write, check_output_file, check_output_folder, jsonable, load_json, save_json, save_npz
+from .keyed import ConfigMismatch, CorruptEntry, KeyedStore
+
+__all__ = [
+    "POLICIES",
+    "ConfigMismatch",
+    "CorruptEntry",
+    "KeyedStore",
+    "atomic_write",
+    "check_output_file",
+    "check_output_folder",
+    "checks",
+    "digest",
+    "jsonable",
+    "load_json",
+    "save_json",
+    "save_npz",
+]

@@ -1,0 +1,102 @@
+"""Files written whole or not at all, and JSON that takes numpy values.
+
+Everything the toolkit writes goes through :func:`atomic_write`, so a crash
+or a kill never leaves a half-written file: readers see the old file or the
+new one.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def jsonable(x):
+    """``json.dumps`` default: numpy arrays and scalars as plain Python, paths as strings."""
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, data: bytes | str):
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+
+    The file gets the mode a plain ``open`` would give it (0666 less the umask),
+    not the 0600 of a temporary file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_json(record, path, indent=1):
+    """Atomically write ``record`` as JSON (numpy values allowed)."""
+    atomic_write(path, json.dumps(record, indent=indent, default=jsonable) + "\n")
+
+
+def load_json(path):
+    """Read a JSON file; a truncated or foreign file is a ValueError that names it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+
+
+def save_npz(path, **arrays):
+    """Atomically write numpy arrays as an ``.npz`` file."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(path, buffer.getvalue())
+
+
+def check_output_folder(path, name="out"):
+    """``path`` as a Path if a folder can be made or written there; else a one-line error, before any work."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {path} is a file, not a folder")
+    _check_creatable(path, name)
+    return path
+
+
+def check_output_file(path, name="out"):
+    """``path`` as a Path if a file can be written there; else a one-line error, before any work."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{name} {path} is a folder, not a file")
+    _check_creatable(path.parent, name)
+    return path
+
+
+def _check_creatable(folder: Path, name):
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{name} {folder}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{name} {folder}: {existing} is not writable")

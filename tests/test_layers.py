@@ -1,0 +1,53 @@
+"""The layers run one way: store <- theory <- sim <- validation <- figures <- prunescale.
+
+Every import in every module (at the top or inside a function) is read from
+the source, so a lazy import cannot hide an upward dependency."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYERS = ["store", "theory", "sim", "validation", "figures", "prunescale"]
+LIBRARIES = ["store", "theory", "sim", "validation"]
+
+
+def imported_modules(package):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    yield path, alias.name
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                yield path, node.module
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_no_package_imports_a_layer_above_it(package):
+    above = LAYERS[LAYERS.index(package) + 1 :]
+    upward = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path, module in imported_modules(package)
+        if module.split(".")[0] in above
+    ]
+    assert not upward
+
+
+@pytest.mark.parametrize("package", LIBRARIES)
+def test_no_library_imports_typer(package):
+    assert not [str(p.relative_to(ROOT)) for p, m in imported_modules(package) if m.split(".")[0] == "typer"]
+
+
+def test_the_bottom_layer_imports_none_of_the_toolkit():
+    toolkit = set(LAYERS) - {"store"}
+    assert not [m for _, m in imported_modules("store") if m.split(".")[0] in toolkit]
+
+
+def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
+    """The test itself can fail: a module that imports a layer above it is caught."""
+    (tmp_path / "theory").mkdir()
+    (tmp_path / "theory" / "bad.py").write_text("def f():\n    from validation import train\n")
+    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    assert [m for _, m in imported_modules("theory")] == ["validation"]

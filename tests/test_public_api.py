@@ -1,0 +1,72 @@
+"""Each package names its public API in one place, and every package words a bad parameter the same way."""
+
+import numpy as np
+import pytest
+
+import sim
+import store
+import validation
+
+API = {
+    store: [
+        "POLICIES", "ConfigMismatch", "CorruptEntry", "KeyedStore", "atomic_write", "check_output_file",
+        "check_output_folder", "checks", "digest", "jsonable", "load_json", "save_json", "save_npz",
+    ],
+    sim: [
+        "MaxMarginResult", "compare_with_theory", "draw", "draw_pruned", "kept_size", "max_margin",
+        "max_margin_reference", "pool_size", "simulate", "teacher_and_probe",
+    ],
+    validation: [
+        "CIFAR10", "CONFIGS", "Job", "METRICS", "METRIC_DEFAULTS", "Scores", "SweepFailed", "TrainConfig",
+        "TrainResult", "accuracy", "class_balanced_subset", "default_sweep", "find_cifar10", "get_config", "grid",
+        "load_cifar10", "predict", "prune", "random_pool", "run_serial", "run_sweep", "score", "train",
+    ],
+}
+
+
+@pytest.mark.parametrize("package", list(API), ids=lambda p: p.__name__)
+def test_public_api_is_pinned(package):
+    assert sorted(package.__all__) == sorted(API[package])
+    assert all(hasattr(package, name) for name in package.__all__)
+
+
+def test_one_policies_tuple_for_every_package():
+    import theory.error
+    import validation.sweep
+
+    assert store.POLICIES == ("hard", "easy", "random")
+    assert validation.sweep.POLICIES is store.POLICIES and theory.error.checks.POLICIES is store.POLICIES
+
+
+THETA_ERROR = r"^theta \(degrees\) must lie in \[0, 90\], got 95$"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: store.checks.theta(95),
+        lambda: __import__("theory").test_error(2.0, 0.5, theta=95),
+        lambda: __import__("theory").optimal_keep_fraction(10.0, theta=95),
+        lambda: sim.simulate(N=10, alpha_tot=2.0, keep_fraction=0.5, theta=95, seeds=1),
+    ],
+    ids=["store", "theory.test_error", "theory.optimal_keep_fraction", "sim.simulate"],
+)
+def test_every_package_words_a_bad_theta_the_same_way(call):
+    with pytest.raises(ValueError, match=THETA_ERROR):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: store.checks.keep_fraction(1.5),
+        lambda: __import__("theory").test_error(2.0, 1.5),
+        lambda: sim.simulate(N=10, alpha_tot=2.0, keep_fraction=1.5, seeds=1),
+        lambda: validation.prune(np.zeros(4), np.arange(4), 1.5, "hard"),
+        lambda: validation.grid(["el2n"], ["hard"], [100], [1.5], [0]),
+    ],
+    ids=["store", "theory", "sim", "validation.prune", "validation.grid"],
+)
+def test_every_package_words_a_bad_keep_fraction_the_same_way(call):
+    with pytest.raises(ValueError, match=r"^keep_fraction must lie in \(0, 1\], got 1.5$"):
+        call()

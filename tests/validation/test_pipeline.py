@@ -1,0 +1,50 @@
+"""The whole pipeline on the fake data set, without the real CIFAR-10: train -> score -> sweep -> fit ->
+calibrate -> figure, through the library and the console script."""
+
+import json
+
+import numpy as np
+
+import validation
+from prunescale.cli import main
+from validation import sweep
+from validation.analysis import calibrate_runs, fit_curves
+
+
+def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tmp_path, capsys):
+    d = validation.load_cifar10(fake_cifar10_file, verify=False)
+    assert d.checksum != validation.data.CHECKSUM  # named as the data it is
+
+    net = validation.train(d.x_train, d.y_train, "toy", seed=0, epochs=2.0)
+    assert 0.2 < validation.accuracy(net, d.x_test, d.y_test) <= 1.0  # learns the fake classes
+
+    jobs = sweep.grid(
+        ["el2n"],
+        ["random", "hard"],
+        [200],
+        [1.0, 0.6, 0.3],
+        [0],
+        config="toy",
+        test_size=200,
+        data=d.checksum,
+        metric_options=json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"}),
+    )
+    results = tmp_path / "results"
+    frame = sweep.run_serial(
+        jobs, results, data_path=fake_cifar10_file, score_cache=tmp_path / "s", csv=results / "runs.csv", progress=False
+    )
+    assert len(frame) == len(jobs) == 5 and frame.test_error.between(0, 1).all()
+    assert sorted(frame.n_train.unique()) == [60, 120, 200]
+    (scores,) = (tmp_path / "s").glob("el2n-*.npz")  # the pool was scored once, into the cache
+    assert np.isfinite(np.load(scores)["scores"]).all()
+
+    fits = fit_curves(results / "runs.csv")
+    assert fits["runs"] == 5 and {c["policy"] for c in fits["curves"]} == {"random", "hard"}
+    calibration = calibrate_runs(results / "runs.csv")
+    assert calibration["runs"] == 5 and calibration["scale"]["d"] > 0
+
+    for command in ("fit", "calibrate", "figure"):
+        main(["validate", command, "--results", str(results)])
+    capsys.readouterr()
+    assert json.loads((results / "fits.json").read_text()) == json.loads(json.dumps(fits))
+    assert (results / "cifar10.png").stat().st_size > 10_000 and (results / "cifar10.pdf").exists()

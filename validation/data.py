@@ -209,6 +209,35 @@ def class_balanced_subset(labels, size, seed=0, num_classes=10) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
+def nested_pool(labels, size, seed=0, num_classes=10) -> np.ndarray:
+    """Sorted indices of a class-balanced pool of ``size``, nested across sizes for one seed.
+
+    Each class's examples are put in a random order fixed by ``seed``; a pool
+    takes the first ``size / num_classes`` of every class, so the 2.5k pool of a
+    seed lies inside its 5k pool, which lies inside its 10k pool.  ``size`` must
+    be a multiple of ``num_classes``.
+
+    Example
+    -------
+    >>> labels = np.repeat(np.arange(10), 100)
+    >>> small, large = nested_pool(labels, 20, seed=3), nested_pool(labels, 50, seed=3)
+    >>> bool(np.isin(small, large).all()), np.bincount(labels[large]).tolist()
+    (True, [5, 5, 5, 5, 5, 5, 5, 5, 5, 5])
+    """
+    labels = np.asarray(labels)
+    if size % num_classes or not num_classes <= size <= labels.size:
+        raise ValueError(f"size must be a multiple of {num_classes} in [{num_classes}, {labels.size}]; got {size}")
+    rng = np.random.default_rng(seed)
+    per_class = size // num_classes
+    picked = []
+    for c in range(num_classes):
+        members = np.flatnonzero(labels == c)
+        if per_class > members.size:
+            raise ValueError(f"class {c} has only {members.size} examples; cannot take {per_class}")
+        picked.append(members[rng.permutation(members.size)][:per_class])
+    return np.sort(np.concatenate(picked))
+
+
 def random_pool(n_total, size, seed=0) -> np.ndarray:
     """Sorted indices of a uniformly random pool of ``size`` out of ``n_total`` examples.
 
@@ -222,12 +251,15 @@ def random_pool(n_total, size, seed=0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
 
 
-def prune(scores, pool, keep_fraction, policy, seed=0) -> np.ndarray:
+def prune(scores, pool, keep_fraction, policy, seed=0, labels=None) -> np.ndarray:
     """Indices kept from ``pool`` (an index array) by ``scores`` (higher = harder), sorted.
 
     Keeps exactly ``round(keep_fraction * len(pool))``: the highest scores
     (hard), the lowest (easy), or a random subset (random).  Ties break by a
-    seeded random order, so equal scores never bias the choice.
+    seeded random order, so equal scores never bias the choice.  With
+    ``labels`` (indexed like ``scores``) pruning is class-balanced: each
+    class of the pool keeps its share, rounded so the total stays exact, and
+    the policy picks within each class.
 
     Example
     -------
@@ -243,4 +275,19 @@ def prune(scores, pool, keep_fraction, policy, seed=0) -> np.ndarray:
     tiebreak = rng.permutation(pool.size)
     s = np.asarray(scores, float)[pool]
     order = tiebreak if policy == "random" else np.lexsort((tiebreak, -s if policy == "hard" else s))
-    return np.sort(pool[order[:n_keep]])
+    if labels is None:
+        return np.sort(pool[order[:n_keep]])
+    classes = np.asarray(labels)[pool][order]
+    quota = _class_quotas(np.bincount(classes), n_keep)
+    rank_in_class = np.zeros(order.size, int)
+    for c in np.unique(classes):
+        rank_in_class[classes == c] = np.arange((classes == c).sum())
+    return np.sort(pool[order[rank_in_class < quota[classes]]])
+
+
+def _class_quotas(counts, n_keep):
+    """Each class's share of ``n_keep``, by largest remainder, so the shares sum to ``n_keep`` exactly."""
+    share = counts * n_keep / counts.sum()
+    quota = np.floor(share).astype(int)
+    quota[np.argsort(-(share - quota), kind="stable")[: n_keep - quota.sum()]] += 1
+    return quota

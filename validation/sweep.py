@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
@@ -45,8 +46,11 @@ COLUMNS = (
     "config_hash",
     "config",
     "xla_flags",
+    "pool",
+    "class_balanced",
 )
 JOB_VERSION = 2  # 2: keyed by the full config values (1: by the config's name)
+POOLS = ("balanced", "nested")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,12 +66,16 @@ class Job:
     metric_options: str = "{}"  # JSON, so the spec stays hashable
     test_size: int = 10000
     data: str = CHECKSUM  # the data set's checksum (validation.CIFAR10.checksum)
+    steps: int | None = None  # for budget="steps": the optimiser steps of every run
+    pool: str = "balanced"  # "balanced": class_balanced_subset; "nested": nested_pool (pools nest across sizes)
+    class_balanced: bool = False  # prune within each class (prune(..., labels=))
 
     def train_config(self):
         """The job's training config, every value (the preset with the job's overrides)."""
         from .train import get_config
 
         overrides = dict(budget=self.budget) | ({} if self.epochs is None else {"epochs": self.epochs})
+        overrides |= {} if self.steps is None else {"steps": self.steps}
         return get_config(self.config, **overrides)
 
     @property
@@ -103,6 +111,7 @@ def check_job(job: Job):
         raise ValueError(f"pool_size must be an integer in [10, 50000], got {job.pool_size!r}")
     checks.keep_fraction(job.keep_fraction)
     checks.one_of("config", job.config, tuple(CONFIGS))
+    checks.one_of("pool", job.pool, POOLS)
     try:
         options = json.loads(job.metric_options)
     except json.JSONDecodeError as exc:
@@ -141,6 +150,41 @@ def default_sweep():
     return sorted(dict.fromkeys(a + b), key=_curve_order)
 
 
+# The fair test (docs/validation.md, "The fair test: protocol"): nested class-balanced pools, every run the
+# same number of optimiser steps, seeds paired across keep fraction, policy and pool.
+FAIR_POOLS = {10000: (1.0, 0.7, 0.5, 0.3), 5000: (1.0, 0.5, 0.3), 2500: (1.0, 0.5)}
+PILOT_EPOCHS = (10, 20, 40)  # passes over the 10k pool tried by the budget pilot
+FAIR_BATCH = 128  # the default config's batch size, for converting epochs of the pool to steps
+
+
+def pilot_plan(seeds=(0, 1)):
+    """The budget pilot: random f = 1 on the nested 10k pool at 10, 20 and 40 epochs' worth of steps."""
+    steps = [math.ceil(e * 10000 / FAIR_BATCH) for e in PILOT_EPOCHS]
+    return [
+        Job("random", "random", 10000, 1.0, seed, config="default", budget="steps", steps=n, pool="nested")
+        for seed in seeds
+        for n in steps
+    ]
+
+
+def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
+    """The CPU plan of the fair test, every run ``steps`` optimiser steps (chosen by the pilot).
+
+    Random, EL2N keep-hard and keep-easy at f in {1, .7, .5, .3} on 10k, {1, .5, .3} on 5k, {1, .5} on 2.5k
+    (nested pools), 2 seeds; a third seed for random and keep-hard at the claim-1 points of the 10k pool
+    (f = 1, .7, .5); and class-balanced pruning at f = .5 of the 10k pool for every seed.  EL2N is scored from
+    8 inits, each a run of ``steps`` steps read at 15% of it."""
+    el2n = json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=el2n)
+    jobs = []
+    for pool, fractions in FAIR_POOLS.items():
+        jobs += grid(["el2n"], POLICIES, [pool], fractions, seeds, **common)
+    jobs += grid(["el2n"], ["random", "hard"], [10000], (1.0, 0.7, 0.5), claim_seeds, **common)
+    balanced = grid(["el2n"], ["random", "hard"], [10000], (0.5,), tuple(seeds) + tuple(claim_seeds), **common)
+    jobs += [dataclasses.replace(j, class_balanced=True) for j in balanced if j.keep_fraction < 1]
+    return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
 def _curve_order(job):
     # Seed by seed, curve by curve, so a stopped sweep leaves whole curves behind: random first (the
     # baseline every curve is judged against), then metric by metric, large f first.
@@ -156,7 +200,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
 
     A job whose entry exists returns that row without training: Dask may run
     a task again (a worker lost after its result was written)."""
-    from .data import class_balanced_subset, load_cifar10, prune
+    from .data import class_balanced_subset, load_cifar10, nested_pool, prune
     from .metrics import score
     from .train import accuracy, train
     from .xla import prefer_fast_cpu_convolutions
@@ -171,7 +215,8 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
     d = load_cifar10(data_path, verify=verify)
     if not verify and d.checksum != job.data:
         raise ValueError(f"job {job.key} was planned for data {job.data}, but {data_path or 'the data file'} is {d.checksum}")
-    pool = class_balanced_subset(d.y_train, job.pool_size, seed=job.seed)
+    draw_pool = class_balanced_subset if job.pool == "balanced" else nested_pool
+    pool = draw_pool(d.y_train, job.pool_size, seed=job.seed)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
     scores = np.zeros(len(d.y_train))
     if job.policy != "random":
@@ -186,7 +231,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
             **json.loads(job.metric_options),
         )
         scores[pool] = s.scores
-    kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed)
+    kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed, labels=d.y_train if job.class_balanced else None)
     cfg = job.train_config()
     net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed)
     row = dict(
@@ -205,6 +250,8 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
         config_hash=job.key,
         config=job.config,
         xla_flags=net.xla_flags,
+        pool=job.pool,
+        class_balanced=job.class_balanced,
     )
     jobs_store(results_dir).save(config, row)
     return row
@@ -234,9 +281,9 @@ def pending(jobs, results_dir):
 def progress(jobs, results_dir):
     """Per curve (seed, pool, metric, policy, in plan order): jobs done and planned, and the images still to train.
 
-    Under the ``epochs`` rule training cost grows with the kept set, so
-    ``images_left`` (kept images summed over pending jobs) measures the work
-    that remains better than a count of jobs does."""
+    ``images_left`` sums, over pending jobs, the images their training
+    presents (steps times batch): the work that remains, under any budget
+    rule (scoring comes on top)."""
     import pandas as pd
 
     rows = []
@@ -250,12 +297,18 @@ def progress(jobs, results_dir):
                 policy=j.policy,
                 done=int(done),
                 planned=1,
-                images_left=0 if done else int(round(j.keep_fraction * j.pool_size)),
+                images_left=0 if done else _images_to_train(j),
             )
         )
     frame = pd.DataFrame(rows, columns=["seed", "pool_size", "metric", "policy", "done", "planned", "images_left"])
     keys = ["seed", "pool_size", "metric", "policy"]
     return frame.groupby(keys, sort=False)[["done", "planned", "images_left"]].sum().reset_index()
+
+
+def _images_to_train(job):
+    cfg = job.train_config()
+    kept = max(1, int(round(job.keep_fraction * job.pool_size)))
+    return cfg.total_steps(kept) * min(cfg.batch_size, kept)
 
 
 def collect(results_dir, jobs=None):

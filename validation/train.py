@@ -64,6 +64,7 @@ class TrainConfig:
     budget: str = "epochs"
     steps: int = 0  # for budget="steps"
     full_size: int = 50000  # for budget="full_data"
+    stop_after: float = 1.0  # fraction of the schedule's steps taken (EL2N reads a converged run's early state)
     # data handling
     augment: bool = True  # random 2-pixel translation (reflect) and horizontal flip
     tta: bool = True  # test accuracy averages the logits of each image and its mirror image
@@ -81,8 +82,12 @@ class TrainConfig:
             raise ValueError(f"budget must be one of {', '.join(BUDGETS)}; got {self.budget!r}")
         if self.budget == "steps" and self.steps < 1:
             raise ValueError(f"steps must be >= 1 with budget='steps'; got {self.steps}")
-        if self.epochs <= 0 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("epochs, batch_size and lr must be positive")
+        for name in ("epochs", "batch_size", "lr"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+        if not 0 < self.stop_after <= 1:
+            raise ValueError(f"stop_after must lie in (0, 1], got {self.stop_after!r}")
         return self
 
     def to_dict(self):
@@ -288,9 +293,10 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
             f"x must have shape [n, 32, 32, 3] matching labels [n]; got {x_uint8.shape} and {labels.shape}"
         )
     total = cfg.total_steps(n)
+    stop = max(1, math.ceil(cfg.stop_after * total))  # the schedule runs to ``total``; training stops here
     bs = min(cfg.batch_size, n)
     steps_per_epoch = max(1, n // bs)
-    epochs_seen = math.ceil(total / steps_per_epoch)
+    epochs_seen = math.ceil(stop / steps_per_epoch)
     key = jax.random.PRNGKey(seed)
     key, k_init = jax.random.split(key)
     state = init(cfg, k_init, total)
@@ -300,13 +306,13 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
     rng = np.random.default_rng(seed)
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc="training", unit="step", disable=not progress)
+    bar = tqdm(total=stop, desc="training", unit="step", disable=not progress)
     started = time.perf_counter()
     step = 0
     for epoch in range(epochs_seen):
         order = rng.permutation(n)
         for b in range(steps_per_epoch):
-            if step == total:
+            if step == stop:
                 break
             idx = order[b * bs : (b + 1) * bs]
             key, k = jax.random.split(key)
@@ -317,5 +323,5 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
     jax.block_until_ready(state.params)
     bar.close()
     return TrainResult(
-        state.params, state.batch_stats, cfg, total, time.perf_counter() - started, correct, loss, presented, flags
+        state.params, state.batch_stats, cfg, stop, time.perf_counter() - started, correct, loss, presented, flags
     )

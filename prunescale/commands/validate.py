@@ -168,8 +168,12 @@ def analysis_paths(results: Path, refresh_committed: bool) -> dict:
 def sweep_cmd(
     results: Path = RESULTS_OPTION,
     plan: str = typer.Option(
-        "default", "--plan", help="default (experiments A and B, ~8-9 CPU-hours) | custom (the options below)."
+        "default",
+        "--plan",
+        help="default (the short-budget experiments A and B) | pilot (the fair test's budget pilot) | "
+        "fair (the fair test's CPU plan, with --steps) | custom (the options below).",
     ),
+    steps: int = typer.Option(None, "--steps", help="fair plan (and custom with --budget steps): steps of every run."),
     metrics: str = typer.Option("el2n", "--metrics", help="custom plan: comma list of metrics."),
     policies: str = typer.Option("random,hard,easy", "--policies", help="custom plan: comma list of policies."),
     pool_sizes: str = typer.Option("10000", "--pool-sizes", help="custom plan: comma list of pool sizes."),
@@ -180,6 +184,9 @@ def sweep_cmd(
     config: str = typer.Option("sweep", "--config", help="custom plan: training config (default | sweep | toy)."),
     budget: str = typer.Option(
         "epochs", "--budget", help="custom plan: budget rule (epochs | steps | full_data), the same for every run."
+    ),
+    epochs: float = typer.Option(
+        None, "--epochs", help="custom plan: passes over the subset (epochs rule) or the full pool (full_data rule)."
     ),
     metric_options: str = typer.Option(
         "{}", "--metric-options", help='custom plan: the metrics\' options as JSON, e.g. \'{"inits": 8}\'.'
@@ -207,6 +214,12 @@ def sweep_cmd(
 
     if plan == "default":
         jobs = sweep.default_sweep()
+    elif plan == "pilot":
+        jobs = sweep.pilot_plan()
+    elif plan == "fair":
+        if steps is None or steps < 1:
+            raise ValueError("--plan fair needs --steps, a positive integer (the budget the pilot chose)")
+        jobs = sweep.fair_plan(steps)
     elif plan == "custom":
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
@@ -218,10 +231,12 @@ def sweep_cmd(
             list(range(seeds)),
             config=config,
             budget=budget,
+            epochs=epochs,
+            steps=steps,
             metric_options=metric_options,
         )
     else:
-        raise ValueError(f"--plan must be default or custom, got {plan!r}")
+        raise ValueError(f"--plan must be default, pilot, fair or custom, got {plan!r}")
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")
@@ -230,7 +245,7 @@ def sweep_cmd(
     if dry_run:
         table = sweep.progress(jobs, results)
         typer.echo(table.to_string(index=False))
-        typer.echo(f"images left to train (kept images over pending jobs): {table.images_left.sum()}")
+        typer.echo(f"images left to train (steps x batch over pending jobs, scoring not counted): {table.images_left.sum()}")
         return
     common = dict(data_path=data, score_cache=cache_dir() / "scores", csv=csv)
     try:

@@ -119,7 +119,8 @@ def test_a_dry_run_shows_the_plan_and_what_is_done_without_running(tmp_path, cap
     _finish(tmp_path, job)
     table = sweep.progress(_jobs(), tmp_path)
     assert table.planned.sum() == 4 and table.done.sum() == 1
-    assert table.images_left.sum() == 100 + 50 + 50  # f = 1, and the hard and easy halves
+    # toy config, 1 epoch, batch 50: f = 1 takes 2 steps of 50, each half 1 step of 50
+    assert table.images_left.sum() == 100 + 50 + 50
     monkeypatch.setattr(sweep, "run_sweep", lambda *a, **k: pytest.fail("a dry run ran jobs"))
     main(["validate", "sweep", "--dry-run", "--results", str(tmp_path), "--plan", "custom", "--pool-sizes", "1000"])
     out = capsys.readouterr().out

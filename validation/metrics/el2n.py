@@ -14,9 +14,13 @@ def el2n_from_probs(probs, labels):
     return np.linalg.norm(probs - onehot, axis=-1)
 
 
-def el2n(x, y, *, inits, epochs, config, seed=0, progress=False):
-    scores = [
-        el2n_from_probs(_softmax(predict(train(x, y, config, seed=seed + k, epochs=epochs, budget="epochs"), x)), y)
-        for k in _range(inits, progress, "el2n inits")
-    ]
-    return np.mean(scores, axis=0), None
+def schedule(epochs, steps, stop_after):
+    """The scoring runs' training: ``epochs`` passes, or a run of ``steps`` steps read at ``stop_after`` of it
+    (data_diet reads EL2N early in a full run, not at the end of a short one)."""
+    rule = dict(budget="epochs", epochs=epochs) if steps is None else dict(budget="steps", steps=int(steps))
+    return rule | dict(stop_after=stop_after)
+
+
+def el2n(x, y, *, inits, epochs, config, steps=None, stop_after=1.0, seed=0, progress=False):
+    runs = (train(x, y, config, seed=seed + k, **schedule(epochs, steps, stop_after)) for k in _range(inits, progress, "el2n inits"))
+    return np.mean([el2n_from_probs(_softmax(predict(r, x)), y) for r in runs], axis=0), None

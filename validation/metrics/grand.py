@@ -10,6 +10,7 @@ import numpy as np
 
 from ..train import make_model, normalise, per_example_loss, train
 from ._common import _range
+from .el2n import schedule
 
 @partial(jax.jit, static_argnames=("cfg",))
 def _grad_norms(params, batch_stats, x_uint8, labels, *, cfg):
@@ -24,11 +25,11 @@ def _grad_norms(params, batch_stats, x_uint8, labels, *, cfg):
     return jnp.sqrt(sum(jax.tree_util.tree_leaves(squares)))
 
 
-def grand(x, y, *, inits, epochs, config, chunk, seed=0, progress=False):
+def grand(x, y, *, inits, epochs, config, chunk, steps=None, stop_after=1.0, seed=0, progress=False):
     y = np.asarray(y, np.int32)
     out = []
     for k in _range(inits, progress, "grand inits"):
-        r = train(x, y, config, seed=seed + k, epochs=epochs, budget="epochs")
+        r = train(x, y, config, seed=seed + k, **schedule(epochs, steps, stop_after))
         norms = [
             np.asarray(_grad_norms(r.params, r.batch_stats, x[i : i + chunk], y[i : i + chunk], cfg=r.config))
             for i in range(0, len(y), chunk)

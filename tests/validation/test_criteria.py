@@ -1,0 +1,123 @@
+"""The pre-registered criteria, on synthetic tables whose answer is known: each passes where it should and,
+as importantly, fails where it should."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from validation import criteria
+
+POOLS = (2500, 5000, 10000)
+FRACTIONS = (1.0, 0.7, 0.5, 0.3)
+SEEDS = (0, 1, 2)
+
+
+def random_error(n):
+    return 2.0 * n**-0.3
+
+
+def table(hard, easy=None, noise=0.0005, seed_effect=0.004):
+    """Runs of random, keep-hard and keep-easy pruning. ``hard(n, f)`` and ``easy(n, f)`` give the errors;
+    each seed shifts all its runs alike (what pairing removes) plus a little independent noise."""
+    rng = np.random.default_rng(0)
+    shift = dict(zip(SEEDS, rng.normal(0, seed_effect, len(SEEDS))))
+    rows = []
+    for pool in POOLS:
+        for f in FRACTIONS:
+            n = int(round(f * pool))
+            for s in SEEDS:
+                base = dict(pool_size=pool, keep_fraction=f, n_train=n, seed=s, budget="steps", steps=1563, config="sweep", device="cpu")
+                policies = [("random", "random", random_error(n))]
+                if f < 1:
+                    policies += [("el2n", "hard", hard(n, f))] + ([("el2n", "easy", easy(n, f))] if easy else [])
+                for metric, policy, e in policies:
+                    rows.append(base | dict(metric=metric, policy=policy, test_error=e + shift[s] + rng.normal(0, noise)))
+    return pd.DataFrame(rows)
+
+
+def full(pool):
+    return random_error(pool)
+
+
+# -- 1. lossless ----------------------------------------------------------------------
+
+
+def test_keep_hard_that_matches_the_whole_pool_down_to_half_is_lossless_there_and_random_is_not():
+    frame = table(hard=lambda n, f: full(n / f) + (0.0 if f >= 0.5 else 0.03))
+    verdict = criteria.claim_lossless(frame, 10000)
+    assert verdict["holds"] and verdict["at"] == [0.5]
+    assert verdict["hard"]["smallest_lossless"] == 0.5 and verdict["random"]["smallest_lossless"] is None
+
+
+def test_a_loss_of_one_point_at_half_is_not_lossless():
+    frame = table(hard=lambda n, f: full(n / f) + 0.01)
+    assert not criteria.claim_lossless(frame, 10000)["holds"]
+    assert criteria.lossless(frame, 10000, "el2n", "hard")["smallest_lossless"] is None
+
+
+def test_two_noisy_seeds_cannot_claim_lossless():
+    frame = table(hard=lambda n, f: full(n / f), noise=0.004)
+    frame = frame[frame.seed < 2]
+    points = criteria.lossless(frame, 10000, "el2n", "hard")["points"]
+    assert all(p["upper95"] > p["loss"] for p in points) and not all(p["lossless"] for p in points)
+
+
+# -- 2. crossover ----------------------------------------------------------------------
+
+
+def test_a_winner_that_changes_with_the_pool_is_a_crossover():
+    hard = lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1)
+    easy = lambda n, f: random_error(n)
+    verdict = criteria.crossover(table(hard, easy))
+    assert verdict["holds"] and verdict["changes"] == [0.3, 0.5, 0.7]
+    assert {p["winner"] for p in verdict["points"] if p["pool_size"] == 2500} == {"easy"}
+
+
+def test_the_same_winner_everywhere_is_no_crossover():
+    verdict = criteria.crossover(table(lambda n, f: 0.9 * random_error(n), lambda n, f: random_error(n)))
+    assert not verdict["holds"] and {p["winner"] for p in verdict["points"]} == {"hard"}
+
+
+# -- 3. beats the power law ---------------------------------------------------------------
+
+
+def test_a_fixed_f_curve_steeper_than_random_and_below_it_beats_the_power_law():
+    frame = table(hard=lambda n, f: random_error(2500) * (n / 2500) ** -0.8 * 0.95)
+    verdict = criteria.beats_power_law(frame, 0.5)
+    assert verdict["holds"] and verdict["slope"] < verdict["random_slope"]
+
+
+def test_a_curve_catastrophic_at_small_f_that_recovers_near_f_1_does_not():
+    """The old criterion's blind spot: over f at one pool this curve 'steepens'; across pools at fixed f it
+    runs parallel to random pruning, above it."""
+    frame = table(hard=lambda n, f: random_error(n) * (1 + 5 * max(0.0, 0.8 - f)))
+    for f in (0.3, 0.5, 0.7):
+        verdict = criteria.beats_power_law(frame, f)
+        assert not verdict["holds"] and not verdict["below_random"]
+
+
+def test_steeper_but_above_random_at_the_largest_size_does_not():
+    frame = table(hard=lambda n, f: random_error(2500) * 3 * (n / 2500) ** -0.5)
+    verdict = criteria.beats_power_law(frame, 0.5)
+    assert verdict["steeper"] and not verdict["below_random"] and not verdict["holds"]
+
+
+# -- comparability ------------------------------------------------------------------------
+
+
+def test_a_table_that_mixes_budgets_or_devices_within_a_pool_is_refused():
+    frame = table(hard=lambda n, f: random_error(n))
+    mixed = frame.copy()
+    mixed.loc[(mixed.pool_size == 10000) & (mixed.keep_fraction == 0.5), "device"] = "NVIDIA H200"
+    with pytest.raises(ValueError, match="mix device"):
+        criteria.claim_lossless(mixed, 10000)
+    mixed = frame.copy()
+    mixed.loc[mixed.keep_fraction == 0.3, "budget"] = "epochs"
+    with pytest.raises(ValueError, match="mix budget"):
+        criteria.crossover(mixed)
+
+
+def test_duplicate_runs_are_not_taken_for_pairs():
+    frame = table(hard=lambda n, f: random_error(n))
+    with pytest.raises(ValueError, match="more than one run per seed"):
+        criteria.lossless(pd.concat([frame, frame]), 10000, "el2n", "hard")

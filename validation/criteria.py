@@ -1,0 +1,191 @@
+"""The pre-registered criteria of the fair CIFAR-10 test (docs/validation.md, "The fair test: protocol").
+
+Each takes the runs table (one row per run: metric, policy, pool_size,
+keep_fraction, n_train, seed, test_error, and the budget columns) and pairs
+runs by seed: seed s fixes the pool, the initialisation and the data order,
+so differences are taken seed by seed and their spread gives the interval.
+The criteria were fixed, and tested on synthetic tables whose answer is
+known, before the runs they judge.
+
+1. :func:`lossless`: the paired one-sided 95% upper bound of
+   ``error(f) - error(1)`` is below ``tolerance`` (0.5 percentage points).
+2. :func:`crossover`: the paired sign of ``error(hard) - error(easy)`` at a
+   fixed keep fraction changes between pool sizes.
+3. :func:`beats_power_law`: a fixed-f keep-hard curve across pool sizes is
+   steeper in log-log than the random curve over the same kept sizes (a
+   bootstrap over seeds excludes equal slopes) and lies below it at the
+   largest kept size (paired upper bound below 0).
+
+A table that mixes budget rules, step counts, configs or devices within a
+comparison is refused (:func:`check_comparable`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+LOSSLESS_TOLERANCE = 0.005  # 0.5 percentage points of test error
+LEVEL = 0.95
+BOOTSTRAP = 2000
+COMPARABLE = ("budget", "steps", "config", "device")  # must be one value within a comparison
+
+
+def check_comparable(frame: pd.DataFrame, by=("pool_size",)):
+    """``frame`` if every comparison group shares its budget, steps, config and device; else a clear error.
+
+    Steps may differ between pools only where ``by`` includes the pool."""
+    for key, group in frame.groupby(list(by)):
+        for column in COMPARABLE:
+            if column in group and group[column].nunique() > 1:
+                values = sorted(map(str, group[column].unique()))
+                raise ValueError(f"runs for {dict(zip(by, np.atleast_1d(key)))} mix {column} {values}: not comparable")
+    return frame
+
+
+def paired_difference(frame, a: dict, b: dict):
+    """Mean and standard error over seeds of ``error(a) - error(b)``, where ``a`` and ``b`` select one run per seed."""
+    ea, eb = (_by_seed(frame, sel) for sel in (a, b))
+    seeds = sorted(set(ea.index) & set(eb.index))
+    d = (ea[seeds] - eb[seeds]).to_numpy(float)
+    se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.inf
+    return float(d.mean()) if d.size else np.nan, float(se), d.size
+
+
+def _by_seed(frame, selection):
+    rows = frame
+    for column, value in selection.items():
+        rows = rows[np.isclose(rows[column], value)] if isinstance(value, float) else rows[rows[column] == value]
+    if rows.seed.duplicated().any():
+        raise ValueError(f"more than one run per seed for {selection}: duplicate runs are not pairs")
+    return rows.set_index("seed").test_error
+
+
+def _upper(mean, se, n, level=LEVEL):
+    """One-sided upper bound of a paired mean (Student t with n - 1 degrees of freedom)."""
+    return mean + stats.t.ppf(level, n - 1) * se if n > 1 else np.inf
+
+
+def _interval(mean, se, n, level=LEVEL):
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else np.inf
+    return mean - half, mean + half
+
+
+def _full(pool):
+    return dict(pool_size=pool, keep_fraction=1.0)
+
+
+def lossless(frame, pool, metric, policy, tolerance=LOSSLESS_TOLERANCE):
+    """Per keep fraction, the paired loss against keeping the whole pool and whether it is lossless.
+
+    Returns ``{"points": [...], "smallest_lossless": f or None}``: the smallest f such that it and every
+    larger f run are lossless."""
+    check_comparable(frame[frame.pool_size == pool])
+    rows = frame[(frame.pool_size == pool) & (frame.policy == policy) & (frame.keep_fraction < 1)]
+    if policy != "random":
+        rows = rows[rows.metric == metric]
+    points = []
+    for f in sorted(rows.keep_fraction.unique(), reverse=True):
+        sel = dict(pool_size=pool, keep_fraction=float(f), policy=policy) | ({} if policy == "random" else {"metric": metric})
+        mean, se, n = paired_difference(frame, sel, _full(pool))
+        upper = _upper(mean, se, n)
+        points.append(dict(keep_fraction=float(f), loss=mean, stderr=se, seeds=n, upper95=upper, lossless=bool(upper < tolerance)))
+    smallest = None
+    for p in points:  # from f near 1 down: lossless until the first loss
+        if not p["lossless"]:
+            break
+        smallest = p["keep_fraction"]
+    return dict(pool_size=pool, metric=metric, policy=policy, tolerance=tolerance, points=points, smallest_lossless=smallest)
+
+
+def claim_lossless(frame, pool, metric="el2n", threshold=0.5):
+    """Claim 1: keep-hard by ``metric`` is lossless at some f <= ``threshold`` where random pruning is not."""
+    hard, rand = lossless(frame, pool, metric, "hard"), lossless(frame, pool, metric, "random")
+    random_at = {p["keep_fraction"]: p["lossless"] for p in rand["points"]}
+    witnesses = [
+        p["keep_fraction"]
+        for p in hard["points"]
+        if p["keep_fraction"] <= threshold and p["lossless"] and random_at.get(p["keep_fraction"]) is False
+    ]
+    return dict(holds=bool(witnesses), at=witnesses, hard=hard, random=rand)
+
+
+def crossover(frame, metric="el2n"):
+    """Per pool and keep fraction, the paired winner of keep-hard against keep-easy: hard, easy or unresolved
+    (the two-sided 95% interval of the difference contains 0).  ``changes`` lists the keep fractions where a
+    resolved winner differs between pools, and ``holds`` says whether any does."""
+    rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
+    table = []
+    for (pool, f), _ in rows.groupby(["pool_size", "keep_fraction"]):
+        check_comparable(frame[frame.pool_size == pool])
+        sel = dict(pool_size=pool, keep_fraction=float(f), metric=metric)
+        mean, se, n = paired_difference(frame, sel | {"policy": "hard"}, sel | {"policy": "easy"})
+        lo, hi = _interval(mean, se, n)
+        winner = "hard" if hi < 0 else "easy" if lo > 0 else "unresolved"
+        table.append(dict(pool_size=int(pool), keep_fraction=float(f), hard_minus_easy=mean, ci95=[lo, hi], winner=winner))
+    changes = []
+    for f in sorted({t["keep_fraction"] for t in table}):
+        resolved = {t["winner"] for t in table if t["keep_fraction"] == f} - {"unresolved"}
+        if len(resolved) == 2:
+            changes.append(f)
+    return dict(metric=metric, points=table, changes=changes, holds=bool(changes))
+
+
+def _slope(n, e):
+    return float(np.polyfit(np.log(n), np.log(e), 1)[0])
+
+
+def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstrap=BOOTSTRAP, seed=0):
+    """Claim 3 for one keep fraction: the fixed-f curve across pools against the random curve.
+
+    The fixed-f curve is the mean error at kept size ``f * pool`` for every pool; the random curve is random
+    pruning's mean error over the kept sizes in the same range.  Both log-log slopes are re-fitted on
+    bootstrap resamples of the seeds (the same seeds for both curves, so pairs stay pairs)."""
+    check_comparable(frame, by=("pool_size",))
+    f = float(keep_fraction)
+    curve = frame[np.isclose(frame.keep_fraction, f) & (frame.metric == metric) & (frame.policy == policy)]
+    if curve.pool_size.nunique() < 2:
+        raise ValueError(f"the fixed-f curve at f = {f:g} needs runs on at least two pool sizes")
+    lo, hi = curve.n_train.min(), curve.n_train.max()
+    randoms = frame[(frame.policy == "random") & frame.n_train.between(lo, hi)]
+    if randoms.n_train.nunique() < 2:
+        raise ValueError(f"the random curve needs runs at two or more kept sizes in [{lo}, {hi}]")
+    seeds = np.array(sorted(set(curve.seed) & set(randoms.seed)))
+
+    def slopes(chosen):
+        def mean_curve(rows):
+            counts = pd.Series(chosen).value_counts()
+            w = rows.seed.map(counts).fillna(0)
+            g = (rows.test_error * w).groupby(rows.n_train).sum() / w.groupby(rows.n_train).sum()
+            return g.dropna()
+
+        c, r = mean_curve(curve), mean_curve(randoms)
+        return _slope(c.index, c.values), _slope(r.index, r.values)
+
+    s_curve, s_random = slopes(seeds)
+    rng = np.random.default_rng(seed)
+    diffs = np.array([np.subtract(*slopes(rng.choice(seeds, seeds.size))) for _ in range(bootstrap)])
+    ci = np.quantile(diffs, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]).tolist()
+    pool = int(curve[curve.n_train == hi].pool_size.iloc[0])
+    at_largest = paired_difference(  # against random pruning to the same kept size of the same pool
+        frame,
+        dict(keep_fraction=f, metric=metric, policy=policy, pool_size=pool),
+        dict(policy="random", n_train=int(hi), pool_size=pool),
+    )
+    below = _upper(*at_largest) < 0
+    steeper = ci[1] < 0
+    return dict(
+        keep_fraction=f,
+        metric=metric,
+        policy=policy,
+        slope=s_curve,
+        random_slope=s_random,
+        slope_difference_ci95=ci,
+        steeper=bool(steeper),
+        largest_kept=int(hi),
+        difference_at_largest=at_largest[0],
+        upper95_at_largest=float(_upper(*at_largest)),
+        below_random=bool(below),
+        holds=bool(steeper and below),
+    )

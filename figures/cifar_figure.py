@@ -27,6 +27,7 @@ import pandas as pd
 from . import DATA, save_png_and_pdf
 
 FIGURE = Path(__file__).parent / "cifar10.png"
+LAW_NAMES = {"power": "power law", "exponential": "exponential", "broken": "broken power law"}
 RUNS = DATA / "cifar10_runs.csv"
 FITS = DATA / "cifar10_fits.json"
 CALIBRATION = DATA / "cifar10_calibration.json"
@@ -98,7 +99,7 @@ def _scaling_panel(ax, table, pool, fits):
             ls=STYLES[policy],
             marker=MARKERS[policy],
             ms=3,
-            label=_label(metric, policy) + (f" ({law})" if law else ""),
+            label=_label(metric, policy) + (f" ({LAW_NAMES[law]})" if law else ""),
         )
     ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
     _readable_log_axes(ax)

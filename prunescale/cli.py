@@ -36,12 +36,14 @@ def demo_cmd(
 
 
 def main(argv=None):
-    """Run the CLI.  Bad input exits with code 2 and a one-line message."""
+    """Run the CLI.  Bad input, a missing file or a solver that cannot converge exits with code 2 and one line."""
+    from theory import ConvergenceError
+
     try:
         app(args=argv, prog_name="prunescale")
     except SystemExit as exc:  # click ends every run this way; success returns
         if exc.code not in (0, None):
             raise
-    except ValueError as exc:
+    except (ValueError, FileNotFoundError, ConvergenceError) as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)

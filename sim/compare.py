@@ -22,7 +22,8 @@ def compare_with_theory(result):
     -------
     xarray.Dataset
         Per point: ``theory`` (error from :func:`theory.test_error`),
-        ``sim_mean``, ``sim_se`` and ``z = (sim_mean - theory) / sim_se``.
+        ``sim_mean``, ``sim_se`` and ``z = (sim_mean - theory) / sim_se`` (NaN where ``sim_se`` is 0 or
+        undefined: one seed, or every seed alike).
 
     Example
     -------
@@ -46,5 +47,6 @@ def compare_with_theory(result):
         },
         coords={k: v for k, v in result.coords.items() if "seed" not in v.dims},
     )
-    out["z"] = (out.sim_mean - out.theory) / out.sim_se
+    # z is undefined, NaN and never +-inf, where the seeds give no spread (one seed, or all alike at tiny N)
+    out["z"] = ((out.sim_mean - out.theory) / out.sim_se).where(out.sim_se > 0)
     return out

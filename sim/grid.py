@@ -61,10 +61,13 @@ def check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds):
     seed_list = list(range(seeds)) if isinstance(seeds, (int, np.integer)) else [int(s) for s in seeds]
     if not seed_list or any(s < 0 for s in seed_list):
         raise ValueError(f"seeds must be a positive count or a list of non-negative integers; got {seeds!r}")
+    if len(set(seed_list)) < len(seed_list):
+        raise ValueError(f"seeds must be distinct (a repeated seed repeats its problem and fakes a small error); got {seeds!r}")
     for n in Ns:
         for a in alphas:
             if pool_size(int(n), a) < 1:
                 raise ValueError(f"alpha_tot * N must be at least 1 example; got alpha_tot={a}, N={n}")
+            check_fits(int(n), pool_size(int(n), a), max(kept_size(int(n), a, f) for f in fractions))
     return [int(n) for n in Ns], alphas, fractions, thetas, policies, seed_list
 
 
@@ -113,10 +116,25 @@ def memory_budget():
     return int(ACCELERATOR_MEMORY_SHARE * limit * len(devices)) if limit else MEMORY_BUDGET  # batches are sharded
 
 
+def problem_bytes(N, pool, kept):
+    """Memory one problem takes while it is drawn and solved (float64 pool, kept set and working set)."""
+    return 8 * (3 * pool * N + 4 * kept * N + 6 * min(kept, N + 1) ** 2)
+
+
+def check_fits(N, pool, kept):
+    """A one-line error, before anything is allocated, where one problem alone exceeds the memory budget
+    (seeds are chunked to fit it; a single problem cannot be)."""
+    need, limit = problem_bytes(N, pool, kept), memory_budget()
+    if need > limit:
+        raise ValueError(
+            f"one problem at N = {N} with a pool of {pool} examples needs {need / 2**30:.3g} GiB; "
+            f"the limit per batch is {limit / 2**30:.3g} GiB: lower N or alpha_tot"
+        )
+
+
 def batch_size(N, pool, kept):
-    """Problems per batch that fit :func:`memory_budget` (float64 pool, kept set and working set)."""
-    per_problem = 8 * (3 * pool * N + 4 * kept * N + 6 * min(kept, N + 1) ** 2)
-    return max(1, memory_budget() // per_problem)
+    """Problems per batch that fit :func:`memory_budget`."""
+    return max(1, memory_budget() // problem_bytes(N, pool, kept))
 
 
 def _shard(keys):

@@ -17,7 +17,7 @@ def as_array(name, value):
     except (TypeError, ValueError):
         raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from None
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {_show(arr[~np.isfinite(arr)])}")
     return arr
 
 

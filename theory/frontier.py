@@ -31,6 +31,17 @@ def _search_error(alpha_prune, keep_fraction, theta, policy):
     return np.where(np.isnan(err), np.inf, err)
 
 
+SMALLEST_KEPT = 1e-3  # kept examples per dimension below which no keep fraction is searched
+
+
+def _pool(alpha_tot):
+    """A pool size the keep-fraction searches accept: a pool below SMALLEST_KEPT * N has no f to search."""
+    at = float(checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    if at < SMALLEST_KEPT:
+        raise ValueError(f"alpha_tot must lie in [{SMALLEST_KEPT:g}, {ALPHA_MAX:g}], got {at:g}")
+    return at
+
+
 def _minimise(fun, lo, hi, grid=13, iters=30):
     """Vectorized minimisation of ``fun(x, rows)`` on ``[lo, hi]`` (1-D arrays).
 
@@ -182,7 +193,7 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
 def _smallest_within(at, th, policy, limit, f_start):
     """Smallest ``f <= f_start`` such that every keep fraction in
     ``[f, f_start]`` has error ``<= limit`` (grid scan, then bisection)."""
-    grid = np.geomspace(max(F_FLOOR, 1e-3 / at), f_start, 49)
+    grid = np.geomspace(max(F_FLOOR, SMALLEST_KEPT / at), f_start, 49)
     ok = _search_error(at * grid, grid, th, policy) <= limit
     broken = np.flatnonzero(~ok)
     first = broken[-1] + 1 if broken.size else 0
@@ -251,10 +262,10 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
     >>> ch.policy, bool(ch.min_error < ch.full_error)
     ('easy', True)
     """
-    at = float(checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    at = _pool(alpha_tot)
     th = float(checks.theta(theta))
     tol = float(checks.fraction_in("rtol", rtol, 0.0, 1.0))
-    lo = np.log(max(F_FLOOR, 1e-3 / at))
+    lo = np.log(max(F_FLOOR, SMALLEST_KEPT / at))
     best = {}
     for policy in ("hard", "easy"):
 
@@ -340,7 +351,7 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
     >>> ll.policy, bool(ll.keep_fraction < 0.01)
     ('hard', True)
     """
-    at = float(checks.positive("alpha_tot", alpha_tot, upper=ALPHA_MAX))
+    at = _pool(alpha_tot)
     th = float(checks.theta(theta))
     tol = float(checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
     full = float(_error(at, 1.0, 0.0, "random"))
@@ -412,7 +423,9 @@ def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
     True
     """
     target = float(checks.fraction_in("target_error", target_error, 0.0, 0.5))
-    upper = float(max_pool) if max_pool is not None else 1e4
+    if max_pool is not None:
+        max_pool = float(checks.positive("max_pool", max_pool, upper=ALPHA_MAX / F_FLOOR))
+    upper = max_pool if max_pool is not None else 1e4
 
     def frontier_error(a):
         fr = pareto_frontier([a], theta, policy, max_pool)

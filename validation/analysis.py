@@ -39,10 +39,25 @@ def curves(frame: pd.DataFrame):
     out = {}
     for (pool, metric, policy), group in frame[frame.keep_fraction < 1.0].groupby(["pool_size", "metric", "policy"]):
         group = pd.concat([group, full[full.pool_size == pool]])
+        _check_one_rule(group, f"pool {pool}, {metric}, keep {policy}")
         stats = group.groupby("n_train").test_error.agg(["mean", "std", "count"]).reset_index()
         stats["se"] = (stats["std"] / np.sqrt(stats["count"])).fillna(np.nan)
         out[(int(pool), metric, policy)] = stats
     return out
+
+
+SAME_WITHIN_A_CURVE = ("budget", "config", "epochs", "class_balanced", "pool")
+
+
+def _check_one_rule(group, curve):
+    """A curve mixes no budget rules, configs or training lengths (steps differ only under the epochs rule)."""
+    columns = SAME_WITHIN_A_CURVE + (("steps",) if set(group.get("budget", [])) == {"steps"} else ())
+    for column in columns:
+        if column in group and group[column].nunique() > 1:
+            raise ValueError(
+                f"curve {curve} mixes {column} {sorted(map(str, group[column].unique()))}: "
+                "one table per rule (select its rows first)"
+            )
 
 
 def _pooled_stderr(stats):

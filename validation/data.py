@@ -20,6 +20,7 @@ import hashlib
 import os
 import pickle
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,7 +72,7 @@ def cache_dir() -> Path:
 
 def _candidates():
     if os.environ.get(ENV_FILE):
-        yield Path(os.environ[ENV_FILE])
+        yield Path(os.environ[ENV_FILE])  # a missing file named here is an error, not a fallback
         return
     for name in ("cifar10.npz", "cifar-10-python.tar.gz"):
         yield cache_dir() / name
@@ -173,10 +174,11 @@ def load_cifar10(path=None, *, download=False, verify=True) -> CIFAR10:
                 if missing:
                     raise ValueError(f"{path} lacks the arrays {sorted(missing)}")
                 arrays = {k: npz[k] for k in ARRAY_SHA256}
-    except (OSError, EOFError, ValueError, tarfile.TarError, pickle.UnpicklingError, KeyError) as exc:
+    except (OSError, EOFError, ValueError, tarfile.TarError, zipfile.BadZipFile, pickle.UnpicklingError, KeyError) as exc:
         if isinstance(exc, ValueError) and "lacks" in str(exc):
             raise
-        raise ValueError(f"{path} is corrupted or not CIFAR-10: {exc}") from None
+        why = "not an .npz file" if "allow_pickle" in str(exc) else f"{type(exc).__name__}: {exc}"  # never advise pickle
+        raise ValueError(f"{path} is corrupted or not CIFAR-10 ({why})") from None
     if verify:
         for name, expected in ARRAY_SHA256.items():
             if digest(arrays[name], None) != expected:

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import typer
 
 from store import atomic_write, check_output_folder, save_json
@@ -53,7 +54,7 @@ def run_cmd(
         error_mean=float(cmp.sim_mean[0]),
         error_se=float(cmp.sim_se[0]),
         theory=float(cmp.theory[0]),
-        z=float(cmp.z[0]),
+        z=None if np.isnan(cmp.z[0]) else float(cmp.z[0]),  # JSON has no NaN: null where z is undefined
         errors=res.error.values[0].tolist(),
         reference_solves=int(res.reference.sum()),
     )
@@ -61,7 +62,8 @@ def run_cmd(
         f"N={N} pool={int(res.pool[0])} kept={record['kept']} (alpha_prune={record['alpha_prune']:.4g}) "
         f"theta={theta} policy={policy}, {seeds} seeds",
         f"simulated error  {record['error_mean']:.5f} +- {record['error_se']:.5f} (standard error)",
-        f"theory (N=inf)   {record['theory']:.5f}    z = {record['z']:+.2f}",
+        f"theory (N=inf)   {record['theory']:.5f}    "
+        + ("z = n/a (the seeds give no spread)" if record["z"] is None else f"z = {record['z']:+.2f}"),
         "per-seed errors  " + " ".join(f"{e:.4f}" for e in record["errors"]),
     ]
     emit(record, as_json, lines)

@@ -46,11 +46,12 @@ def train_cmd(
     as_json: bool = JSON,
 ):
     """Train one network and report test accuracy, wall time and images per second."""
-    from validation import accuracy, load_cifar10, train
+    from validation import accuracy, get_config, load_cifar10, train
 
+    overrides = {} if epochs is None else {"epochs": epochs}
+    get_config(config, **overrides)  # bad settings fail before the data is read
     d = load_cifar10(data)
     idx, x_test, y_test = _subset(d, train_size, test_size, seed)
-    overrides = {} if epochs is None else {"epochs": epochs}
     r = train(d.x_train[idx], d.y_train[idx], config, seed=seed, progress=not as_json, **overrides)
     acc = accuracy(r, x_test, y_test)
     images = r.steps * min(r.config.batch_size, len(idx))

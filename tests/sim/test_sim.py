@@ -250,3 +250,22 @@ def test_the_theory_comparison_is_one_broadcast_call_per_policy_with_the_per_poi
         for k, n, p, t, pol in zip(res.kept.values, res.N.values, res.pool.values, res.theta.values, res.policy.values)
     ]
     np.testing.assert_allclose(cmp.theory.values, one_by_one, rtol=1e-13, atol=0)
+
+
+def test_a_truncated_grid_point_is_set_aside_and_recomputed(tmp_path):
+    from store import CorruptEntry
+
+    kwargs = dict(N=20, alpha_tot=3.0, keep_fraction=0.5, seeds=2, cache_dir=tmp_path)
+    first = simulate(**kwargs)
+    (point,) = (tmp_path / "points").glob("*.json")
+    point.write_text(point.read_text()[:10])
+    with pytest.warns(CorruptEntry):
+        again = simulate(**kwargs)
+    np.testing.assert_array_equal(first.error.values, again.error.values)
+
+
+def test_repeated_seeds_are_refused_and_no_spread_gives_no_z():
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        simulate(N=20, alpha_tot=3.0, keep_fraction=0.5, seeds=[0, 0])
+    cmp = compare_with_theory(simulate(N=20, alpha_tot=3.0, keep_fraction=0.5, seeds=1))
+    assert np.isnan(cmp.z.values).all() and not np.isinf(cmp.z.values).any()

@@ -144,3 +144,17 @@ def test_the_figure_of_a_table_without_pruned_runs_is_a_clear_error(tmp_path, ca
     with pytest.raises(SystemExit) as stop:
         main(["validate", "figure", "--csv", str(tmp_path / "runs.csv"), "--out", str(tmp_path / "c.png")])
     assert stop.value.code == 2 and "no pruned runs yet" in capsys.readouterr().err
+
+
+def test_a_table_that_mixes_budgets_in_one_curve_is_refused():
+    import pandas as pd
+
+    from validation.analysis import curves
+
+    rows = [
+        dict(metric="random", policy="random", pool_size=100, keep_fraction=f, n_train=int(100 * f), seed=0,
+             budget=b, epochs=3.0, test_error=0.5)
+        for f, b in ((1.0, "epochs"), (0.5, "epochs"), (0.5, "full_data"))
+    ]
+    with pytest.raises(ValueError, match=r"curve pool 100, random, keep random mixes budget \['epochs', 'full_data'\]"):
+        curves(pd.DataFrame(rows))

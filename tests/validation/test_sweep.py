@@ -169,3 +169,18 @@ def test_a_cpu_run_says_cpu():
     if jax.default_backend() != "cpu":
         pytest.skip("on an accelerator the row names it, e.g. 'NVIDIA H200'")
     assert sweep.device_name() == "cpu"
+
+
+def test_a_truncated_job_entry_is_reported_not_counted_as_done_and_run_again(tmp_path, monkeypatch):
+    from store import CorruptEntry
+
+    job = _jobs()[0]
+    _finish(tmp_path, job, test_error=0.25)
+    meta, _ = sweep.jobs_store(tmp_path).paths(sweep.job_config(job))
+    meta.write_text(meta.read_text()[:30])
+    with pytest.warns(CorruptEntry, match=str(meta)):
+        assert sweep.pending([job], tmp_path) == [job]
+    ran = []
+    monkeypatch.setattr(sweep, "run_job", lambda j, *a: ran.append(j))
+    sweep.run_serial([job], tmp_path, progress=False)
+    assert ran == [job]

@@ -313,3 +313,23 @@ def test_cli_trains_and_scores_end_to_end(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["validate", "score", "--metric", "loss", "--out", str(out), "--train-size", "100"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"PK\x03\x04 truncated zip", b"a text file, not arrays\n", b""],
+    ids=["truncated npz", "text file", "empty file"],
+)
+def test_a_damaged_data_file_is_a_one_line_value_error_that_never_advises_pickle(tmp_path, content):
+    path = tmp_path / "cifar10.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"{path} is corrupted or not CIFAR-10") as exc:
+        load_cifar10(path)
+    assert "pickle" not in str(exc.value)
+
+
+def test_scores_that_are_not_finite_are_an_error_and_never_cached(toy, tmp_path):
+    x, y = toy
+    with pytest.raises(ValueError, match="non-finite scores"):
+        validation.score("el2n", x[:20], y[:20], cache_dir=tmp_path, inits=0, epochs=1.0, config="toy")
+    assert not list(tmp_path.glob("*"))

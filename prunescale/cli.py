@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from .commands.prune import prune_cmd
 from .commands.sim import app as sim_app
 from .commands.theory import app as theory_app
 from .commands.validate import app as validation_app
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(theory_app, name="theory")
 app.add_typer(sim_app, name="sim")
 app.add_typer(validation_app, name="validate")
+app.command("prune")(prune_cmd)
 
 
 @app.command("demo")

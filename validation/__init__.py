@@ -15,8 +15,11 @@ Public API::
                                                  influence, prototypes, random
     Job, grid, default_sweep                  -> sweep plans; a job is keyed by its full config
     run_sweep(jobs, results_dir) (Dask), run_serial(jobs, results_dir, deadline=) -> the runs table
+    prune_dataset(x, y, keep_fraction, metric=, policy=) -> Pruned(kept, scores, report): your own data
+                                                 (policies hard, easy, random, ccs, mixed)
 """
 
+from .pruning import Pruned, prune_dataset
 from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
 from .sweep import Job, SweepFailed, default_sweep, grid, run_serial, run_sweep
 from .metrics import DEFAULTS as METRIC_DEFAULTS
@@ -29,6 +32,7 @@ __all__ = [
     "Job",
     "METRICS",
     "METRIC_DEFAULTS",
+    "Pruned",
     "Scores",
     "SweepFailed",
     "TrainConfig",
@@ -42,6 +46,7 @@ __all__ = [
     "load_cifar10",
     "predict",
     "prune",
+    "prune_dataset",
     "random_pool",
     "run_serial",
     "run_sweep",

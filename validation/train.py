@@ -52,6 +52,7 @@ class TrainConfig:
     bn_momentum: float = 0.9  # batch-norm running-average momentum (flax convention: weight of the old value)
     bn_epsilon: float = 1e-5
     logit_temperature: float = 9.0  # logits are divided by this (airbench's head scale)
+    num_classes: int = 10  # outputs of the head (prune_dataset sets it from the labels)
     # the optimiser: SGD with Nesterov momentum, linear warm-up then linear decay to 0
     epochs: float = 10.0
     batch_size: int = 128
@@ -122,12 +123,21 @@ def get_config(name_or_config, **overrides) -> TrainConfig:
     >>> cfg.widths, cfg.total_steps(5000) == cfg.total_steps(50000)
     ((32, 128, 128), True)
     """
+    if isinstance(name_or_config, dict):  # {"preset": name, **fields}: JSON-able, so it can sit in a cache key
+        fields = dict(name_or_config)
+        return get_config(fields.pop("preset", "default"), **fields, **overrides)
     if isinstance(name_or_config, TrainConfig):
         cfg = name_or_config
-    elif name_or_config in CONFIGS:
+    elif isinstance(name_or_config, str) and name_or_config in CONFIGS:
         cfg = CONFIGS[name_or_config]
     else:
-        raise ValueError(f"config must be one of {', '.join(CONFIGS)} or a TrainConfig; got {name_or_config!r}")
+        raise ValueError(
+            f"config must be one of {', '.join(CONFIGS)}, a dict of a preset and fields, or a TrainConfig; "
+            f"got {name_or_config!r}"
+        )
+    unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"unknown training settings {sorted(unknown)}; valid: the fields of TrainConfig")
     return dataclasses.replace(cfg, **overrides).check()
 
 
@@ -150,7 +160,9 @@ class TrainResult(NamedTuple):
 
 
 def normalise(x_uint8):
-    return (jnp.asarray(x_uint8, jnp.float32) - MEAN) / STD
+    """CIFAR-10's per-channel statistics (their channel average for one-channel images)."""
+    rgb = x_uint8.shape[-1] == 3
+    return (jnp.asarray(x_uint8, jnp.float32) - (MEAN if rgb else MEAN.mean())) / (STD if rgb else STD.mean())
 
 
 def augment(key, x):
@@ -159,7 +171,7 @@ def augment(key, x):
     n = x.shape[0]
     padded = jnp.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect")
     shifts = jax.random.randint(k_shift, (n, 2), 0, 5)
-    crop = lambda img, s: jax.lax.dynamic_slice(img, (s[0], s[1], 0), (32, 32, x.shape[-1]))
+    crop = lambda img, s: jax.lax.dynamic_slice(img, (s[0], s[1], 0), x.shape[1:])
     x = jax.vmap(crop)(padded, shifts)
     flip = jax.random.bernoulli(k_flip, 0.5, (n,))
     return jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
@@ -172,12 +184,13 @@ def make_model(cfg: TrainConfig):
         bn_momentum=cfg.bn_momentum,
         bn_epsilon=cfg.bn_epsilon,
         logit_temperature=cfg.logit_temperature,
+        num_classes=cfg.num_classes,
     )
 
 
-def init(cfg: TrainConfig, key, total_steps):
+def init(cfg: TrainConfig, key, total_steps, image_shape=(32, 32, 3)):
     model = make_model(cfg)
-    variables = model.init(key, jnp.zeros((1, 32, 32, 3)), train=False)
+    variables = model.init(key, jnp.zeros((1, *image_shape)), train=False)
     opt = optimizer(cfg, total_steps)
     return TrainState(variables["params"], variables["batch_stats"], opt.init(variables["params"]))
 
@@ -265,7 +278,7 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
 
     Parameters
     ----------
-    x_uint8 : uint8 [n, 32, 32, 3]; labels : int [n]
+    x_uint8 : uint8 [n, height, width, 1 or 3]; labels : int [n], in [0, num_classes)
         The (pruned) training set: index the data first, ``x[idx], y[idx]``.
     config : name in :data:`CONFIGS` or a :class:`TrainConfig`; ``overrides`` replace fields.
     seed : int
@@ -288,10 +301,12 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
     x_uint8 = np.asarray(x_uint8, np.uint8)
     labels = np.asarray(labels, np.int32)
     n = len(labels)
-    if n < 1 or x_uint8.shape != (n, 32, 32, 3):
+    if n < 1 or x_uint8.ndim != 4 or x_uint8.shape[0] != n or x_uint8.shape[-1] not in (1, 3):
         raise ValueError(
-            f"x must have shape [n, 32, 32, 3] matching labels [n]; got {x_uint8.shape} and {labels.shape}"
+            f"x must have shape [n, height, width, 1 or 3] matching labels [n]; got {x_uint8.shape} and {labels.shape}"
         )
+    if labels.min() < 0 or labels.max() >= cfg.num_classes:
+        raise ValueError(f"labels must lie in [0, {cfg.num_classes - 1}] (num_classes = {cfg.num_classes})")
     total = cfg.total_steps(n)
     stop = max(1, math.ceil(cfg.stop_after * total))  # the schedule runs to ``total``; training stops here
     bs = min(cfg.batch_size, n)
@@ -299,7 +314,7 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
     epochs_seen = math.ceil(stop / steps_per_epoch)
     key = jax.random.PRNGKey(seed)
     key, k_init = jax.random.split(key)
-    state = init(cfg, k_init, total)
+    state = init(cfg, k_init, total, x_uint8.shape[1:])
     correct = np.zeros((epochs_seen, n), bool)
     loss = np.zeros((epochs_seen, n), np.float32)
     presented = np.zeros((epochs_seen, n), bool)

@@ -70,7 +70,7 @@ def prototypes(x, *, epochs, clusters, embed_dim, temperature, batch_size, lr, w
     model = ResNet(widths=tuple(widths), stem=stem, num_classes=embed_dim)
     key = jax.random.PRNGKey(seed)
     key, k_init = jax.random.split(key)
-    variables = model.init(k_init, jnp.zeros((1, 32, 32, 3)), train=False)
+    variables = model.init(k_init, jnp.zeros((1, *x.shape[1:])), train=False)
     params, batch_stats = variables["params"], variables["batch_stats"]
     opt = optax.adam(lr)
     opt_state = opt.init(params)

@@ -7,6 +7,7 @@ so differences are taken seed by seed and their spread gives the interval.
 The criteria were fixed, and tested on synthetic tables whose answer is
 known, before the runs they judge.
 
+0. :func:`pilot_budget`: the budget ``S`` from the pilot (the knee).
 1. :func:`lossless`: the paired one-sided 95% upper bound of
    ``error(f) - error(1)`` is below ``tolerance`` (0.5 percentage points).
 2. :func:`crossover`: the paired sign of ``error(hard) - error(easy)`` at a
@@ -189,3 +190,23 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         below_random=bool(below),
         holds=bool(steeper and below),
     )
+
+
+def pilot_budget(frame, tolerance=LOSSLESS_TOLERANCE):
+    """The fair test's budget ``S``: the smallest pilot budget whose paired mean error is within ``tolerance`` of
+    the next larger budget's (doubling the steps gains less than the lossless tolerance), else the largest.
+
+    ``frame`` holds the pilot's runs: random, f = 1, one pool, budget rule ``steps``, several ``steps`` values and
+    the same seeds at each.  Returns ``{"steps": S, "points": [...]}``."""
+    runs = frame[(frame.policy == "random") & (frame.keep_fraction == 1.0)]
+    if runs.pool_size.nunique() != 1 or set(runs.budget) != {"steps"}:
+        raise ValueError("the pilot table must hold random f = 1 runs of one pool under the steps rule")
+    budgets = sorted(runs.steps.unique())
+    if len(budgets) < 2:
+        raise ValueError("the pilot needs at least two budgets to compare")
+    points = []
+    for small, large in zip(budgets, budgets[1:]):
+        gain, se, n = paired_difference(runs, dict(steps=int(small)), dict(steps=int(large)))
+        points.append(dict(steps=int(small), next_steps=int(large), gain=gain, stderr=se, seeds=n, enough=bool(gain < tolerance)))
+    chosen = next((p["steps"] for p in points if p["enough"]), int(budgets[-1]))
+    return dict(steps=chosen, tolerance=tolerance, points=points)

@@ -204,6 +204,9 @@ def sweep_cmd(
         None, "--csv", help="Where to write the table of the plan's finished runs (default RESULTS/runs.csv)."
     ),
     refresh_committed: bool = REFRESH_COMMITTED,
+    score_cache: Path = typer.Option(
+        None, "--score-cache", help="Folder of cached scores (default: the prunescale cache directory's scores/)."
+    ),
     data: Path = DATA,
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Show the plan and what is done, curve by curve; run nothing."
@@ -248,7 +251,7 @@ def sweep_cmd(
         typer.echo(table.to_string(index=False))
         typer.echo(f"images left to train (steps x batch over pending jobs, scoring not counted): {table.images_left.sum()}")
         return
-    common = dict(data_path=data, score_cache=cache_dir() / "scores", csv=csv)
+    common = dict(data_path=data, score_cache=score_cache or cache_dir() / "scores", csv=csv)
     try:
         if serial:
             frame = sweep.run_serial(jobs, results, deadline=deadline, **common)

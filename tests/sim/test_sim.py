@@ -114,7 +114,7 @@ def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatc
     kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=0.5, theta=10.0, policy="easy", seeds=5, solver="jax")
     whole = simulate(**kwargs)
     assert grid.batch_size(40, 240, 120) >= 5
-    monkeypatch.setattr(grid, "memory_budget", lambda: 1)  # one seed per batch
+    monkeypatch.setattr(grid, "memory_budget", lambda: grid.problem_bytes(40, 240, 120))  # one seed per batch
     assert grid.batch_size(40, 240, 120) == 1
     np.testing.assert_allclose(simulate(**kwargs).error.values, whole.error.values, rtol=1e-12)
 

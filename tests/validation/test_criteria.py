@@ -121,3 +121,23 @@ def test_duplicate_runs_are_not_taken_for_pairs():
     frame = table(hard=lambda n, f: random_error(n))
     with pytest.raises(ValueError, match="more than one run per seed"):
         criteria.lossless(pd.concat([frame, frame]), 10000, "el2n", "hard")
+
+
+def _pilot(errors):
+    return pd.DataFrame(
+        [
+            dict(metric="random", policy="random", pool_size=10000, keep_fraction=1.0, n_train=10000, seed=s,
+                 budget="steps", steps=steps, config="default", device="cpu", test_error=e + 0.001 * s)
+            for steps, e in errors.items()
+            for s in (0, 1)
+        ]
+    )
+
+
+def test_the_pilot_takes_the_knee_where_doubling_the_steps_gains_less_than_half_a_point():
+    assert criteria.pilot_budget(_pilot({782: 0.12, 1563: 0.095, 3125: 0.092}))["steps"] == 1563
+    assert criteria.pilot_budget(_pilot({782: 0.094, 1563: 0.092, 3125: 0.091}))["steps"] == 782
+
+
+def test_a_pilot_still_improving_at_its_largest_budget_takes_the_largest():
+    assert criteria.pilot_budget(_pilot({782: 0.2, 1563: 0.15, 3125: 0.1}))["steps"] == 3125

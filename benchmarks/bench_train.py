@@ -26,37 +26,31 @@ from validation.train import init, train_step
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "validation"))  # the reference lives there
 
 
-def throughput(config, batch_sizes=(128, 250, 500), steps=5):
-    xla.prefer_fast_cpu_convolutions()
-    d = load_cifar10()
-    for bs in batch_sizes:
-        cfg = get_config(config, batch_size=bs)
-        state = init(cfg, jax.random.PRNGKey(0), 100)
-        x, y = d.x_train[:bs], d.y_train[:bs].astype(np.int32)
-        state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(1), cfg=cfg, total_steps=100)
-        jax.block_until_ready(loss)
-        t = time.perf_counter()
-        for i in range(steps):
-            state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(i), cfg=cfg, total_steps=100)
-        jax.block_until_ready(loss)
-        print(f"{config}: batch {bs}: {steps * bs / (time.perf_counter() - t):.0f} images/s")
-
-
-def step_rate(config, batch_size=128, steps=10):
-    """Images/second of the trainer's own step on one batch, after compiling (in a fresh process: XLA's
-    flags are fixed when its backend starts)."""
-    flags = xla.prefer_fast_cpu_convolutions()
-    d = load_cifar10()
+def images_per_second(config, data, batch_size, steps):
+    """The trainer's own step on one batch, timed after its compile."""
     cfg = get_config(config, batch_size=batch_size)
     state = init(cfg, jax.random.PRNGKey(0), 1000)
-    x, y = d.x_train[:batch_size], d.y_train[:batch_size].astype(np.int32)
+    x, y = data.x_train[:batch_size], data.y_train[:batch_size].astype(np.int32)
     state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(0), cfg=cfg, total_steps=1000)
     jax.block_until_ready(loss)
     t = time.perf_counter()
     for i in range(steps):
         state, loss, _ = train_step(state, x, y, jax.random.PRNGKey(i), cfg=cfg, total_steps=1000)
     jax.block_until_ready(loss)
-    print(f"{steps * batch_size / (time.perf_counter() - t):.1f} {flags or '(none)'}")
+    return steps * batch_size / (time.perf_counter() - t)
+
+
+def throughput(config, batch_sizes=(128, 250, 500), steps=5):
+    xla.prefer_fast_cpu_convolutions()
+    d = load_cifar10()
+    for bs in batch_sizes:
+        print(f"{config}: batch {bs}: {images_per_second(config, d, bs, steps):.0f} images/s")
+
+
+def step_rate(config, batch_size=128, steps=10):
+    """Images/second and the XLA flags, for :func:`xla_flags` (a fresh process: flags are fixed when XLA starts)."""
+    flags = xla.prefer_fast_cpu_convolutions()
+    print(f"{images_per_second(config, load_cifar10(), batch_size, steps):.1f} {flags or '(none)'}")
 
 
 def xla_flags(config, batch_size=128, rounds=3):

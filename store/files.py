@@ -27,10 +27,11 @@ def jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def _umask():
+def normal_mode(directory=False):
+    """The mode a plain ``open`` or ``mkdir`` gives: 0666 or 0777 less the umask (temporary files get 0600)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    return (0o777 if directory else 0o666) & ~mask
 
 
 def atomic_write(path, data: bytes | str):
@@ -46,7 +47,7 @@ def atomic_write(path, data: bytes | str):
             fh.write(data.encode() if isinstance(data, str) else data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, normal_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

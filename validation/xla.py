@@ -31,9 +31,12 @@ DISABLE = "PRUNESCALE_DEFAULT_XLA"  # set to 1 to train with jaxlib's defaults
 
 
 def _backend_started() -> bool:
-    from jax._src import xla_bridge
+    try:
+        from jax._src import xla_bridge  # private: where a newer jax moves it, assume started and touch nothing
 
-    return xla_bridge.backends_are_initialized()
+        return xla_bridge.backends_are_initialized()
+    except (ImportError, AttributeError):
+        return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,9 +79,13 @@ def effective_flags() -> str:
 
 
 def _register():
-    from jax._src import xla_bridge
-
-    xla_bridge.register_backend_initialization_hook(_record_flags)  # runs now too, if a backend has started
+    try:
+        from jax._src import xla_bridge
+    except ImportError:
+        return
+    register = getattr(xla_bridge, "register_backend_initialization_hook", None)
+    if register is not None:
+        register(_record_flags)  # runs now too, if a backend has started
 
 
 _register()

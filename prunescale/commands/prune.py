@@ -12,6 +12,7 @@ import numpy as np
 import typer
 
 from store import atomic_write, check_output_folder, save_json
+from store.files import normal_mode
 
 from ..options import JSON, emit, floats
 
@@ -64,7 +65,7 @@ def prune_cmd(
             atomic_write(folder / "kept.csv", "index\n" + "".join(f"{i}\n" for i in r.kept))
             save_json(r.report | {"data": str(data), "class_names": names}, folder / "report.json")
             atomic_write(folder / "report.md", markdown(r.report, names, data))
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, normal_mode(directory=True))
         if out.exists():
             out.rmdir()  # an empty folder the user made: replaced by the finished one
         os.replace(staging, out)
@@ -76,12 +77,6 @@ def prune_cmd(
         f"{r.report['kept']} kept" for r in results
     ] + [f"wrote {out}/ (scores.npy, kept.npy, kept.csv, report.md, report.json)"]
     emit([r.report for r in results], as_json, lines)
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def markdown(report, names, data):

@@ -184,3 +184,16 @@ def test_a_truncated_job_entry_is_reported_not_counted_as_done_and_run_again(tmp
     monkeypatch.setattr(sweep, "run_job", lambda j, *a: ran.append(j))
     sweep.run_serial([job], tmp_path, progress=False)
     assert ran == [job]
+
+
+def test_a_sweep_whose_jobs_fail_exits_non_zero_naming_each_job_and_error(tmp_path, capsys):
+    from prunescale.cli import main
+
+    args = ["validate", "sweep", "--plan", "custom", "--pool-sizes", "100", "--keep-fractions", "1,0.5",
+            "--policies", "random", "--seeds", "1", "--config", "toy", "--results", str(tmp_path / "r"),
+            "--data", str(tmp_path / "missing.npz")]
+    with pytest.raises(SystemExit) as exc:
+        main(args)  # through Dask: the workers' errors come back to the command
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert "2 of 2 jobs failed" in err and "FileNotFoundError" in err and "missing.npz does not exist" in err

@@ -29,7 +29,7 @@ def demo_cmd(
     out: Path = typer.Option(
         Path("prunescale-report"), "--out", help="Folder for the report, its figures and results.json."
     ),
-    full: bool = typer.Option(False, "--full", help="More pools, angles, seeds and N = 200 (several minutes)."),
+    full: bool = typer.Option(False, "--full", help="More pools, angles, seeds and N = 200 (more than 20 minutes on 2 cores)."),
 ):
     """The main job: theory, a checking simulation, the figures and a report, in about a minute."""
     from prunescale.demo import run

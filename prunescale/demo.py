@@ -154,7 +154,7 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
 
     echo("3/4 figures")
     with _step("3/4 (figures)"):
-        figures = _figures(out)
+        figures = _figures(out, sims)
     for f in figures:
         echo(f"  {out / f}")
 
@@ -167,10 +167,11 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
     return report
 
 
-def _figures(out):
-    from figures import load_record, sim_figure, theory_figure
+def _figures(out, sims):
+    from figures import check_figure, load_record, sim_figure, theory_figure
 
     made = [
+        check_figure.draw(sims, out / "check.png").name,
         theory_figure.draw(load_record(theory_figure.DATA), out / "theory.png").name,
         sim_figure.draw(load_record(sim_figure.DATA), out / "sim.png").name,
     ]
@@ -218,8 +219,12 @@ exactly; z = (simulation - theory) / standard error.
 
 ## 3. Figures
 
-Drawn from the committed records in `figures/data/` (the simulation figure: N = {_sim_record()['N']},
-{_sim_record()['seeds']} seeds per point), not from the quick runs above.
+This run's own simulations against the theory, at the choices above:
+
+![this run's check](check.png)
+
+The paper's figures, drawn from the committed records in `figures/data/` (the simulation figure: N =
+{_sim_record()['N']}, {_sim_record()['seeds']} seeds per point, more than this quick run):
 
 ![theory](theory.png)
 

@@ -22,11 +22,12 @@ def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys):
         "## 3. Figures",
         "![theory](theory.png)",
         "![simulation](sim.png)",
+        "![this run's check](check.png)",
     ):
         assert section in report, f"report lacks {section!r}"
     assert "![CIFAR-10](cifar10.png)" in report  # drawn from the committed figures/data/cifar10_runs.csv
-    for png in ("theory.png", "sim.png", "cifar10.png"):
-        assert (out / png).stat().st_size > 50_000, f"figure {png} missing or empty"
+    for png, least in (("check.png", 10_000), ("theory.png", 50_000), ("sim.png", 50_000), ("cifar10.png", 50_000)):
+        assert (out / png).stat().st_size > least, f"figure {png} missing or empty"
     results = json.loads((out / "results.json").read_text())
     assert {r["policy"] for r in results["theory"]} <= {"hard", "easy"}
     assert results["simulation"] and all(abs(s["z"]) < 5 for s in results["simulation"])

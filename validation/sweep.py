@@ -29,6 +29,7 @@ import numpy as np
 from store import POLICIES, KeyedStore, atomic_write, checks, digest
 
 from .data import CHECKSUM
+from .selection import SELECTION_POLICIES
 
 COLUMNS = (
     "metric",
@@ -106,7 +107,7 @@ def check_job(job: Job):
     from .train import CONFIGS
 
     checks.one_of("metric", job.metric, tuple(DEFAULTS))
-    checks.policy(job.policy)
+    checks.one_of("policy", job.policy, SELECTION_POLICIES)
     if isinstance(job.pool_size, bool) or not float(job.pool_size).is_integer() or not 10 <= job.pool_size <= 50000:
         raise ValueError(f"pool_size must be an integer in [10, 50000], got {job.pool_size!r}")
     checks.keep_fraction(job.keep_fraction)
@@ -185,6 +186,15 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
+def high_compression_plan(steps, seeds=(0, 1)):
+    """Issue 14's evidence, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
+    of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
+    el2n = json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=el2n)
+    jobs = grid(["el2n"], ("random", "hard", "ccs", "mixed"), [10000], (0.3, 0.1), seeds, **common)
+    return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
 def _curve_order(job):
     # Seed by seed, curve by curve, so a stopped sweep leaves whole curves behind: random first (the
     # baseline every curve is judged against), then metric by metric, large f first.
@@ -231,7 +241,13 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
             **json.loads(job.metric_options),
         )
         scores[pool] = s.scores
-    kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed, labels=d.y_train if job.class_balanced else None)
+    labels = d.y_train if job.class_balanced else None
+    if job.policy in POLICIES:
+        kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed, labels=labels)
+    else:  # ccs, mixed: validation.selection, with its default settings
+        from .selection import select
+
+        kept = pool[select(scores[pool], job.keep_fraction, job.policy, seed=job.seed, labels=None if labels is None else labels[pool])]
     cfg = job.train_config()
     net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed)
     row = dict(

@@ -172,7 +172,8 @@ def sweep_cmd(
         "default",
         "--plan",
         help="default (the short-budget experiments A and B) | pilot (the fair test's budget pilot) | "
-        "fair (the fair test's CPU plan, with --steps) | custom (the options below).",
+        "fair (the fair test's CPU plan, with --steps) | compression (ccs and mixed at f = 0.3, 0.1, with --steps) | "
+        "custom (the options below).",
     ),
     steps: int = typer.Option(None, "--steps", help="fair plan (and custom with --budget steps): steps of every run."),
     metrics: str = typer.Option("el2n", "--metrics", help="custom plan: comma list of metrics."),
@@ -224,6 +225,10 @@ def sweep_cmd(
         if steps is None or steps < 1:
             raise ValueError("--plan fair needs --steps, a positive integer (the budget the pilot chose)")
         jobs = sweep.fair_plan(steps)
+    elif plan == "compression":
+        if steps is None or steps < 1:
+            raise ValueError("--plan compression needs --steps, a positive integer (the fair test's budget)")
+        jobs = sweep.high_compression_plan(steps)
     elif plan == "custom":
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
@@ -240,7 +245,7 @@ def sweep_cmd(
             metric_options=metric_options,
         )
     else:
-        raise ValueError(f"--plan must be default, pilot, fair or custom, got {plan!r}")
+        raise ValueError(f"--plan must be default, pilot, fair, compression or custom, got {plan!r}")
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")

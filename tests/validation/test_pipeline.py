@@ -48,3 +48,13 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
     capsys.readouterr()
     assert json.loads((results / "fits.json").read_text()) == json.loads(json.dumps(fits))
     assert (results / "cifar10.png").stat().st_size > 10_000 and (results / "cifar10.pdf").exists()
+
+
+def test_sweep_jobs_take_the_high_compression_policies(fake_cifar10_file, tmp_path):
+    d = validation.load_cifar10(fake_cifar10_file, verify=False)
+    options = json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"})
+    jobs = sweep.grid(["el2n"], ["ccs", "mixed"], [200], [0.2], [0], config="toy", test_size=200, data=d.checksum,
+                      metric_options=options, class_balanced=True)
+    frame = sweep.run_serial(jobs, tmp_path / "r", data_path=fake_cifar10_file, score_cache=tmp_path / "s",
+                             progress=False)
+    assert sorted(frame.policy) == ["ccs", "mixed"] and (frame.n_train == 40).all() and frame.class_balanced.all()

@@ -4,7 +4,8 @@
     python benchmarks/bench_train.py --config default   # the accuracy config (target: 90% in 30 min)
     python benchmarks/bench_train.py --throughput       # images/second only, a few steps per batch size
     python benchmarks/bench_train.py --side-by-side     # the flax trainer against the plain-JAX reference
-    python benchmarks/bench_train.py --xla-flags        # the trainer's XLA setting against jaxlib's defaults
+    python benchmarks/bench_train.py --xla-flags        # the trainer's XLA setting against jaxlib's defaults,
+                                                        # and the same net in PyTorch where torch is installed
 
 Run it with the machine otherwise idle: a background job halves the figures.
 """
@@ -53,10 +54,64 @@ def step_rate(config, batch_size=128, steps=10):
     print(f"{images_per_second(config, load_cifar10(), batch_size, steps):.1f} {flags or '(none)'}")
 
 
+def torch_rate(config, batch_size=128, steps=10):
+    """Images/second of the same net and step in PyTorch (eager, NCHW): conv stem, three stages, max pool,
+    a bias-free head over a temperature, label smoothing, Nesterov SGD with weight decay, flips and shifts.
+    Only where torch happens to be installed; it is not a dependency."""
+    import torch
+    from torch import nn
+
+    cfg = get_config(config, batch_size=batch_size)
+
+    def bn(c):
+        return nn.BatchNorm2d(c, momentum=1 - cfg.bn_momentum, eps=cfg.bn_epsilon)
+
+    class Stage(nn.Module):
+        def __init__(self, c_in, c):
+            super().__init__()
+            self.conv, self.bn = nn.Conv2d(c_in, c, 3, padding=1, bias=False), bn(c)
+            self.res, self.res_bn = nn.Conv2d(c, c, 3, padding=1, bias=False), bn(c)
+
+        def forward(self, x):
+            x = nn.functional.gelu(self.bn(nn.functional.max_pool2d(self.conv(x), 2)))
+            return x + nn.functional.gelu(self.res_bn(self.res(x)))
+
+    widths = (cfg.stem, *cfg.widths)
+    net = nn.Sequential(
+        nn.Conv2d(3, cfg.stem, 2, bias=False), bn(cfg.stem), nn.GELU(),
+        *[Stage(a, b) for a, b in zip(widths, widths[1:])],
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(widths[-1], cfg.num_classes, bias=False),
+    )
+    opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum, nesterov=True, weight_decay=cfg.weight_decay)
+    d = load_cifar10()
+    x = torch.tensor(d.x_train[:batch_size], dtype=torch.float32).permute(0, 3, 1, 2).contiguous()
+    y = torch.tensor(d.y_train[:batch_size], dtype=torch.long)
+
+    def step():
+        flip = torch.rand(batch_size) < 0.5
+        xb = torch.where(flip[:, None, None, None], x.flip(3), x)
+        dx, dy = torch.randint(0, 5, (2,))
+        xb = nn.functional.pad(xb, (2, 2, 2, 2), mode="reflect")[:, :, dy : dy + 32, dx : dx + 32]
+        loss = nn.functional.cross_entropy(net(xb) / cfg.logit_temperature, y, label_smoothing=cfg.label_smoothing)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    print(f"{steps * batch_size / (time.perf_counter() - t):.1f} torch-{torch.__version__}")
+
+
 def xla_flags(config, batch_size=128, rounds=3):
     """The trainer's XLA setting against jaxlib's defaults: the same step, fresh processes, interleaved."""
+    import importlib.util
+
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     variants = {"jaxlib defaults": dict(env, **{xla.DISABLE: "1"}), "the trainer's setting": env}
+    if importlib.util.find_spec("torch") is not None:
+        variants["PyTorch, same net"] = dict(env, PRUNESCALE_BENCH_TORCH="1")
     rates = {name: [] for name in variants}
     flags = {}
     for _ in range(rounds):  # interleaved, so drifts in machine load hit both alike
@@ -69,7 +124,10 @@ def xla_flags(config, batch_size=128, rounds=3):
     print(f"{config} config, batch {batch_size}, median of {rounds} interleaved rounds (fresh process each):")
     for name, r in rates.items():
         med = statistics.median(r)
-        print(f"  {name:22s} {med:6.0f} images/s  ({med / base:.2f}x jaxlib defaults; XLA_FLAGS {flags[name]})")
+        print(f"  {name:22s} {med:6.0f} images/s  ({med / base:.2f}x jaxlib defaults; {flags[name]})")
+    if "PyTorch, same net" in rates:
+        ratio = statistics.median(rates["the trainer's setting"]) / statistics.median(rates["PyTorch, same net"])
+        print(f"  JAX with the setting / PyTorch: {ratio:.2f}x (target: at least 0.8x)")
 
 
 def side_by_side(config, batch_size=128, steps=8, rounds=3):
@@ -129,6 +187,8 @@ def main():
     parser.add_argument("--step-rate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step_rate:
+        if os.environ.get("PRUNESCALE_BENCH_TORCH") == "1":
+            return torch_rate(args.config, batch_size=args.batch_size or 128)
         return step_rate(args.config, batch_size=args.batch_size or 128)
     if args.xla_flags:
         return xla_flags(args.config, batch_size=args.batch_size or 128)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -14,7 +13,7 @@ import typer
 from store import atomic_write, check_output_folder, save_json
 from store.files import normal_mode
 
-from ..options import JSON, emit, floats
+from ..options import JSON, emit, floats, json_object
 
 
 def prune_cmd(
@@ -41,12 +40,7 @@ def prune_cmd(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"--out {out} already exists and is not an empty folder: choose a new one (nothing is overwritten)")
     check_output_folder(out, "--out")
-    try:
-        metric_options = json.loads(options)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--options must be a JSON object, got {options!r} ({exc})") from None
-    if not isinstance(metric_options, dict):
-        raise ValueError(f"--options must be a JSON object, got {options!r}")
+    metric_options = json_object(options, "--options")
     x, y, names = read_dataset(data)
     results = prune_dataset(
         x, y, fractions, metric=metric, policy=policy, class_balanced=class_balanced, seed=seed,

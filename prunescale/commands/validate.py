@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from store import check_output_file, check_output_folder, save_json, save_npz
 
-from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
+from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, json_object, words
 
 app = typer.Typer(
     help="Real networks on CIFAR-10: train a ResNet on a (pruned) subset, and score examples by pruning metrics.",
@@ -103,12 +102,7 @@ def score_cmd(
     from validation.data import cache_dir
 
     out = check_output_file(out or Path("results") / "scores" / f"{metric}.npz", "--out")
-    try:
-        opts = json.loads(options)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"--options must be a JSON object, got {options!r} ({exc})") from None
-    if not isinstance(opts, dict):
-        raise ValueError(f"--options must be a JSON object, got {options!r}")
+    opts = json_object(options, "--options")
     d = load_cifar10(data)
     idx, x_test, y_test = _subset(d, train_size, test_size, seed)
     extra = dict(x_test=x_test, y_test=y_test) if metric == "influence" else {}

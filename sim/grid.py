@@ -24,7 +24,7 @@ import xarray as xr
 from store import KeyedStore, checks
 
 from .data import draw_pruned, kept_size, pool_size
-from .solver import max_margin_reference, solve_batch
+from .solver import default_solver, max_margin_reference, solve_batch, solve_batch_cpu
 
 FIELDS = ("error", "R", "rho", "kappa", "gap")
 MEMORY_BUDGET = 2**30  # bytes per batch on CPU; larger seed sets are chunked
@@ -85,10 +85,17 @@ def _overlaps(w, teacher, probe):
 
 @partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
 def _run_batch(keys, theta, *, N, pool, kept, policy):
-    """Draw, prune and solve one batch of seeds in JAX: (error, R, rho, kappa, gap, certified)."""
+    """Draw, prune and solve one batch of seeds in JAX: (error, R, rho, kappa, gap, certified, by_nnls)."""
     X, y, teacher, probe = _draw_batch(keys, theta, N=N, pool=pool, kept=kept, policy=policy)
     res = solve_batch(X * y[..., None])
-    return (*_overlaps(res.w, teacher, probe), res.kappa, res.gap, res.certified)
+    return (*_overlaps(res.w, teacher, probe), res.kappa, res.gap, res.certified, jnp.zeros_like(res.certified))
+
+
+def _run_batch_active_set(keys, theta, *, N, pool, kept, policy):
+    """The same with the CPU support-set solver (:func:`sim.solver.solve_batch_cpu`)."""
+    X, y, teacher, probe = (np.asarray(a) for a in _draw_batch(keys, theta, N=N, pool=pool, kept=kept, policy=policy))
+    res = solve_batch_cpu(X * y[..., None])
+    return (*_overlaps(res.w, teacher, probe), res.kappa, res.gap, res.certified, res.steps == 1)
 
 
 def _run_batch_reference(keys, theta, *, N, pool, kept, policy):
@@ -96,16 +103,19 @@ def _run_batch_reference(keys, theta, *, N, pool, kept, policy):
     X, y, teacher, probe = (np.asarray(a) for a in _draw_batch(keys, theta, N=N, pool=pool, kept=kept, policy=policy))
     w = np.stack([max_margin_reference(Xi, yi) for Xi, yi in zip(X, y)])
     kappa = 1.0 / np.linalg.norm(w, axis=-1)
-    return (*_overlaps(w, teacher, probe), kappa, np.zeros(len(w)), np.ones(len(w), bool))
-
-
-def default_solver():
-    """ "nnls" on CPU, where looped scipy NNLS is faster (benchmarks/bench_sim.py); "jax" on accelerators."""
-    return "nnls" if jax.default_backend() == "cpu" else "jax"
+    return (*_overlaps(w, teacher, probe), kappa, np.zeros(len(w)), np.ones(len(w), bool), np.ones(len(w), bool))
 
 
 def _seed_key(seed):
     return jax.random.PRNGKey(seed)
+
+
+RUNNERS = {"jax": _run_batch, "active-set": _run_batch_active_set, "nnls": _run_batch_reference}
+SOLVER_DESCRIPTIONS = {
+    "jax": "sim.max_margin (JAX Lawson-Hanson, duality-gap certified); uncertified problems re-solved by scipy NNLS",
+    "active-set": "sim.active_set (support guess, exact solve, KKT check; NNLS where it finds none), duality-gap certified",
+    "nnls": "scipy NNLS (sim.max_margin_reference), one problem at a time",
+}
 
 
 def memory_budget():
@@ -158,17 +168,17 @@ def run_point(N, alpha_tot, keep_fraction, theta, policy, seeds, solver="jax"):
         for start in range(0, len(seeds), size):
             chunk = seeds[start : start + size]
             keys = _shard(jax.vmap(_seed_key)(jnp.asarray(chunk)))
-            run = _run_batch if solver == "jax" else _run_batch_reference
+            run = RUNNERS[solver]
             sizes = dict(N=N, pool=pool, kept=kept, policy=policy)
-            *numbers, certified = (np.asarray(v) for v in run(keys, jnp.float64(theta), **sizes))
-            if not certified.all():  # re-solve exactly what the JAX solver could not certify
+            *numbers, certified, by_nnls = (np.asarray(v) for v in run(keys, jnp.float64(theta), **sizes))
+            if not certified.all():  # re-solve exactly what the solver could not certify
                 redo = np.flatnonzero(~certified)
-                fixed = _run_batch_reference(keys[redo], jnp.float64(theta), **sizes)
+                fixed = _run_batch_reference(keys[redo], jnp.float64(theta), **sizes)[: len(numbers)]
                 for values, replacement in zip(numbers, fixed):
                     values[redo] = np.asarray(replacement)
             for name, v in zip(FIELDS, numbers):
                 out[name][start : start + len(chunk)] = v
-            out["reference"][start : start + len(chunk)] = (solver == "nnls") | ~certified
+            out["reference"][start : start + len(chunk)] = by_nnls | ~certified
     return out
 
 
@@ -200,10 +210,11 @@ def simulate(
     seeds : int or sequence of int
         A count (seeds 0..n-1) or explicit seeds.  Seed s gives the same
         teacher, probe and pool at every grid point with the same N and pool.
-    solver : "jax", "nnls" or None
-        Who solves the max-margin problems: :func:`sim.max_margin` (batched
-        JAX; fastest on GPU) or the exact scipy NNLS reference one problem
-        at a time (fastest on CPU).  Both are exact; None picks by backend.
+    solver : "jax", "active-set", "nnls" or None
+        Who solves the max-margin problems: the batched JAX Lawson-Hanson
+        (fastest on a GPU), the CPU support-set solver (fastest on CPU), or
+        the scipy NNLS reference one problem at a time (the baseline).  All
+        are exact and certified; None picks the fastest for the backend.
     cache_dir : path, optional
         Store each finished grid point there and reuse it, so a stopped
         grid resumes where it left off.
@@ -228,8 +239,8 @@ def simulate(
     """
     Ns, alphas, fractions, thetas, policies, seed_list = check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds)
     solver = default_solver() if solver is None else solver
-    if solver not in ("jax", "nnls"):
-        raise ValueError(f"solver must be 'jax', 'nnls' or None; got {solver!r}")
+    if solver not in RUNNERS:
+        raise ValueError(f"solver must be one of {', '.join(map(repr, RUNNERS))} or None; got {solver!r}")
     grid = list(itertools.product(Ns, alphas, fractions, thetas, policies))
     rows = []
     bar = _progress(len(grid), progress)
@@ -291,11 +302,6 @@ def _dataset(grid, seed_list, rows, solver):
     )
     ds.attrs.update(
         description="prunescale teacher-student pruning simulation (max-margin student, error = arccos(R)/pi)",
-        solver=f"{solver}: "
-        + (
-            "sim.max_margin (JAX Lawson-Hanson, duality-gap certified); uncertified problems re-solved by scipy NNLS"
-            if solver == "jax"
-            else "scipy NNLS (sim.max_margin_reference), one problem at a time"
-        ),
+        solver=f"{solver}: {SOLVER_DESCRIPTIONS[solver]}",
     )
     return ds

@@ -183,15 +183,18 @@ def _polish(G, slots, u):
     return jnp.where(occupied & (z > 0), z, u)
 
 
-def _certify(G, GF, a):
-    """Feasible primal point, dual bound and their relative gap, from multipliers ``a >= 0``."""
+def _certify(G, GF, a, xp=jnp):
+    """Feasible primal point, dual bound and their relative gap, from multipliers ``a >= 0``.
+
+    ``xp`` is the array module: ``jax.numpy`` inside the batched solver, ``numpy`` for the CPU one.
+    """
     w = GF.T @ a
-    min_margin = jnp.min(G @ w)
+    min_margin = xp.min(G @ w)
     separable = min_margin > 0
-    w_feasible = w / jnp.where(separable, min_margin, 1.0)
+    w_feasible = w / xp.where(separable, min_margin, 1.0)
     primal = 0.5 * (w_feasible @ w_feasible)
-    dual = jnp.sum(a) - 0.5 * (w @ w)
-    gap = jnp.where(separable, (primal - dual) / primal, jnp.inf)
+    dual = xp.sum(a) - 0.5 * (w @ w)
+    gap = xp.where(separable, (primal - dual) / xp.where(separable, primal, 1.0), xp.inf)
     return w_feasible, gap, min_margin
 
 
@@ -220,7 +223,56 @@ def solve_batch(G, *, tol=DEFAULT_TOL, max_rounds=None):
     return MaxMarginResult(w, kappa, gap, min_margin, certified, steps)
 
 
-def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True):
+def solve_batch_cpu(G, *, tol=DEFAULT_TOL):
+    """The CPU core: ``G`` [B, P, N] (numpy float64) -> :class:`MaxMarginResult` (numpy).
+
+    Each problem by :func:`sim.active_set.support_multipliers` (support guess,
+    exact solve, full KKT check), where that finds nothing by scipy NNLS; then
+    the same duality-gap certificate as :func:`solve_batch`.  ``steps`` is 1
+    where NNLS had to step in, else 0.  BLAS runs one thread: these matrices
+    are small, and extra BLAS threads only contend (measured 30x slower beside
+    a busy core).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from .active_set import support_multipliers
+
+    B, P, N = G.shape
+    w, gap, min_margin = np.full((B, N), np.nan), np.full(B, np.inf), np.zeros(B)
+    steps = np.zeros(B, np.int64)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for b in range(B):
+            found = support_multipliers(G[b])
+            if found is None:
+                found, steps[b] = _nnls_multipliers(G[b]), 1
+            if found is not None:
+                support, a = found
+                w[b], gap[b], min_margin[b] = _certify(G[b], G[b][support], a, xp=np)
+    certified = gap <= tol
+    w[~certified] = np.nan
+    return MaxMarginResult(w, 1.0 / np.linalg.norm(w, axis=-1), gap, min_margin, certified, steps)
+
+
+def _nnls_multipliers(G):
+    """``(support, a)`` from scipy NNLS on the least-distance form, or None where it is not separable."""
+    P, N = G.shape
+    E = np.vstack([G.T, np.ones((1, P))])
+    u, _ = nnls(E, np.eye(N + 1)[N], maxiter=50 * P)
+    if u.sum() >= 1.0 - 1e-12:
+        return None
+    support = np.flatnonzero(u > 0)
+    return support, u[support] / (1.0 - u.sum())
+
+
+SOLVERS = ("jax", "active-set")
+
+
+def default_solver():
+    """ "active-set" on CPU, where it is fastest (benchmarks/bench_sim.py); "jax" on accelerators."""
+    return "active-set" if jax.default_backend() == "cpu" else "jax"
+
+
+def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True, solver=None):
     """Max-margin (hard-margin SVM, no bias) students for a batch of problems.
 
     Parameters
@@ -237,6 +289,10 @@ def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True):
         If True (default) raise ``ValueError`` when any problem is not
         certified (for example, non-separable input).  If False, flag it:
         ``certified`` is False and ``w`` is NaN for that problem.
+    solver : "jax", "active-set" or None
+        The batched JAX Lawson-Hanson (:func:`solve_batch`; fastest on a GPU)
+        or the CPU support-set solver (:func:`solve_batch_cpu`; fastest on
+        CPU).  Both are certified the same way; None picks by backend.
 
     Returns
     -------
@@ -251,23 +307,29 @@ def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True):
     >>> res.w.round(12).tolist(), res.kappa.round(6).item(), bool(res.certified)
     ([1.0, 0.5], 0.894427, True)
     """
-    with jax.enable_x64(True):
-        X = jnp.asarray(X, jnp.float64)
-        y = jnp.asarray(y, jnp.float64)
-        if X.ndim < 2 or y.shape != X.shape[:-1]:
-            raise ValueError(f"X must have shape [..., P, N] and y shape [..., P]; got X {X.shape}, y {y.shape}")
-        if not bool(jnp.all(jnp.abs(y) == 1.0)):
-            raise ValueError("y must hold labels +1 or -1")
-        if not bool(jnp.all(jnp.isfinite(X))):
-            raise ValueError("X must be finite")
-        if not 0.0 < tol < 1.0:
-            raise ValueError(f"tol must lie in (0, 1); got {tol}")
-        *batch, P, N = X.shape
-        if P < 1 or N < 1:
-            raise ValueError(f"X needs at least one example and one dimension; got shape {X.shape}")
-        G = (X * y[..., None]).reshape(-1, P, N)
-        res = solve_batch(G, tol=tol)
-        res = MaxMarginResult(*(np.asarray(a).reshape(tuple(batch) + a.shape[1:]) for a in res))
+    solver = default_solver() if solver is None else solver
+    if solver not in SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(map(repr, SOLVERS))} or None; got {solver!r}")
+    X = np.asarray(X, np.float64)
+    y = np.asarray(y, np.float64)
+    if X.ndim < 2 or y.shape != X.shape[:-1]:
+        raise ValueError(f"X must have shape [..., P, N] and y shape [..., P]; got X {X.shape}, y {y.shape}")
+    if not np.all(np.abs(y) == 1.0):
+        raise ValueError("y must hold labels +1 or -1")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must be finite")
+    if not 0.0 < tol < 1.0:
+        raise ValueError(f"tol must lie in (0, 1); got {tol}")
+    *batch, P, N = X.shape
+    if P < 1 or N < 1:
+        raise ValueError(f"X needs at least one example and one dimension; got shape {X.shape}")
+    G = (X * y[..., None]).reshape(-1, P, N)
+    if solver == "jax":
+        with jax.enable_x64(True):
+            res = solve_batch(jnp.asarray(G), tol=tol)
+    else:
+        res = solve_batch_cpu(G, tol=tol)
+    res = MaxMarginResult(*(np.asarray(a).reshape(tuple(batch) + a.shape[1:]) for a in res))
     if strict and not res.certified.all():
         bad = [tuple(i) for i in np.argwhere(~res.certified)[:5].tolist()]
         where = f" at batch index {', '.join(map(str, bad))}" if bad and bad[0] else ""

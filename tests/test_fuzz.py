@@ -58,3 +58,25 @@ def test_a_simulation_of_any_accepted_grid_point_gives_errors_in_range(N, alpha_
     assert np.all((res.error.values >= 0) & (res.error.values <= 1)) and not np.isnan(res.error.values).any()
     z = sim.compare_with_theory(res).z.values
     assert not np.isinf(z).any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    P=st.integers(1, 60),
+    N=st.integers(1, 12),
+    spread=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_the_cpu_solver_matches_nnls_or_refuses_on_degenerate_integer_data(P, N, spread, seed):
+    """Small integers give ties, repeated rows and exactly dependent supports: the hard cases for active sets."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(-spread, spread + 1, size=(P, N)).astype(float)
+    y = np.where(X @ rng.integers(-2, 3, size=N) >= 0, 1.0, -1.0)
+    res = sim.max_margin(X, y, solver="active-set", strict=False)
+    try:
+        ref = sim.max_margin_reference(X, y)
+    except ValueError:  # not separable (an all-zero row, or opposite labels on one point)
+        assert not res.certified
+        return
+    assert res.certified
+    assert np.linalg.norm(res.w - ref) <= 1e-6 * np.linalg.norm(ref)

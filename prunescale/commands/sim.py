@@ -21,7 +21,7 @@ app = typer.Typer(
 SOLVER = typer.Option(
     None,
     "--solver",
-    help="jax (batched sim.max_margin, for GPUs) or nnls (exact scipy loop, fastest on CPU); default by backend.",
+    help="jax (batched Lawson-Hanson, for GPUs), active-set (support-set solver, fastest on CPU) or nnls (the scipy baseline); default by backend.",
 )
 SEEDS = typer.Option(16, "--seeds", help="Number of seeds (0..n-1), >= 1; more seeds, smaller error bars.")
 

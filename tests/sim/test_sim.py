@@ -20,16 +20,20 @@ def _random_separable(rng, P, N):
 # -- The solver ----------------------------------------------------------------------
 
 
+SOLVERS = pytest.mark.parametrize("solver", ["jax", "active-set"])
+
+
+@SOLVERS
 @pytest.mark.parametrize(
     "P, N",
-    [(5, 40), (39, 40), (40, 40), (41, 40), (120, 40), (800, 20), (400, 100)],
-    ids=["P<<N", "P=N-1", "P=N", "P=N+1", "P=3N", "P=40N", "P=4N"],
+    [(1, 1), (5, 40), (39, 40), (40, 40), (41, 40), (120, 40), (800, 20), (400, 100)],
+    ids=["P=N=1", "P<<N", "P=N-1", "P=N", "P=N+1", "P=3N", "P=40N", "P=4N"],
 )
-def test_agrees_with_the_exact_nnls_solver(P, N):
+def test_agrees_with_the_exact_nnls_solver(P, N, solver):
     rng = np.random.default_rng(P * 1000 + N)
     batch = [_random_separable(rng, P, N) for _ in range(4)]
     X, y = np.stack([b[0] for b in batch]), np.stack([b[1] for b in batch])
-    res = max_margin(X, y)
+    res = max_margin(X, y, solver=solver)
     for i in range(len(batch)):
         ref = max_margin_reference(X[i], y[i])
         assert np.linalg.norm(res.w[i] - ref) < 1e-6 * np.linalg.norm(ref)
@@ -39,10 +43,11 @@ def test_agrees_with_the_exact_nnls_solver(P, N):
     np.testing.assert_allclose(res.kappa, 1 / np.linalg.norm(res.w, axis=-1))
 
 
+@SOLVERS
 @pytest.mark.parametrize("policy, f", [("hard", 0.2), ("easy", 0.2), ("random", 0.5), ("hard", 1.0)])
-def test_agrees_with_nnls_on_pruned_pools(policy, f):
+def test_agrees_with_nnls_on_pruned_pools(policy, f, solver):
     X, y, _, _ = sim.draw(5, N=60, alpha_tot=8.0 / f, keep_fraction=f, theta=10.0, policy=policy)
-    res = max_margin(X, y)
+    res = max_margin(X, y, solver=solver)
     ref = max_margin_reference(X, y)
     assert np.linalg.norm(res.w - ref) < 1e-6 * np.linalg.norm(ref)
 
@@ -57,16 +62,18 @@ def test_any_leading_batch_shape():
     np.testing.assert_allclose(single.w, res.w[1, 2], rtol=1e-10)
 
 
-def test_non_separable_input_is_flagged_or_raises_never_answered():
+@SOLVERS
+@pytest.mark.parametrize("P, N", [(50, 10), (6, 10)], ids=["P>N", "P<N"])
+def test_non_separable_input_is_flagged_or_raises_never_answered(solver, P, N):
     rng = np.random.default_rng(1)
-    X, y = _random_separable(rng, 50, 10)
+    X, y = _random_separable(rng, P, N)
     X_bad, y_bad = np.vstack([X, X[:1]]), np.append(y, -y[0])  # the same point with both labels
     X_good, y_good = np.vstack([X, X[:1]]), np.append(y, y[0])
-    res = max_margin(np.stack([X_bad, X_good]), np.stack([y_bad, y_good]), strict=False)
+    res = max_margin(np.stack([X_bad, X_good]), np.stack([y_bad, y_good]), strict=False, solver=solver)
     assert res.certified.tolist() == [False, True]
     assert np.isnan(res.w[0]).all() and np.isfinite(res.w[1]).all()
     with pytest.raises(ValueError, match="not certified"):
-        max_margin(X_bad, y_bad)
+        max_margin(X_bad, y_bad, solver=solver)
     with pytest.raises(ValueError, match="not separable"):
         max_margin_reference(X_bad, y_bad)
 
@@ -82,6 +89,58 @@ def test_non_separable_input_is_flagged_or_raises_never_answered():
 def test_bad_input_is_named(X, y, match):
     with pytest.raises(ValueError, match=match):
         max_margin(X, y)
+
+
+def test_an_unknown_solver_is_named():
+    with pytest.raises(ValueError, match="solver must be one of 'jax', 'active-set'"):
+        max_margin(np.ones((1, 1)), np.ones(1), solver="cvxpy")
+
+
+# -- The CPU support-set solver (sim.active_set) ---------------------------------------
+
+
+def _support_of(G, w):
+    return np.flatnonzero(G @ w < 1 + 1e-9)
+
+
+@pytest.mark.parametrize("P, N", [(30, 10), (400, 40), (40, 40)])
+def test_any_wrong_support_guess_is_repaired_to_the_exact_answer(P, N):
+    """Guesses with members missing, extra members, nothing right, or everything: all end at NNLS's answer."""
+    from sim.active_set import solve_on_support
+
+    rng = np.random.default_rng(P + N)
+    X, y = _random_separable(rng, P, N)
+    G = X * y[:, None]
+    ref = max_margin_reference(X, y)
+    true = _support_of(G, ref)
+    outside = np.setdiff1d(np.arange(P), true)
+    guesses = [true[: len(true) // 2], np.union1d(true, outside[:5]), outside[:N], np.arange(min(P, N)), true]
+    for guess in guesses:
+        support, a = solve_on_support(G, guess)
+        w = G[support].T @ a
+        assert (a > 0).all() and (G @ w).min() > 1 - 1e-10  # the KKT conditions it promises
+        assert np.linalg.norm(w - ref) < 1e-9 * np.linalg.norm(ref)
+
+
+def test_the_interior_point_guesses_converge_to_the_true_support():
+    from sim.active_set import interior_point_supports
+
+    X, y, _, _ = sim.draw(2, N=40, alpha_tot=20.0, keep_fraction=0.5, theta=0.0, policy="easy")
+    G = X * y[:, None]
+    *_, last = interior_point_supports(G)
+    np.testing.assert_array_equal(np.sort(last), _support_of(G, max_margin_reference(X, y)))
+
+
+def test_where_no_guess_passes_nnls_answers_and_is_marked(monkeypatch):
+    from sim import active_set
+
+    monkeypatch.setattr(active_set, "support_multipliers", lambda G: None)
+    rng = np.random.default_rng(3)
+    X, y = _random_separable(rng, 80, 20)
+    res = max_margin(X, y, solver="active-set")
+    assert res.certified and res.steps == 1
+    ref = max_margin_reference(X, y)
+    assert np.linalg.norm(res.w - ref) < 1e-9 * np.linalg.norm(ref)
 
 
 # -- Grids -----------------------------------------------------------------------------
@@ -100,12 +159,14 @@ def test_simulate_labels_every_point_and_is_reproducible():
     np.testing.assert_allclose(a.error_se, se)
 
 
-def test_the_jax_and_nnls_solvers_give_the_same_grid():
+def test_every_solver_gives_the_same_grid():
     kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=[0.3, 1.0], theta=10.0, policy="hard", seeds=3)
-    a, b = simulate(**kwargs, solver="jax"), simulate(**kwargs, solver="nnls")
-    np.testing.assert_allclose(a.error.values, b.error.values, rtol=1e-9)
-    np.testing.assert_allclose(a.kappa.values, b.kappa.values, rtol=1e-9)
-    assert b.reference.all() and not a.reference.any()
+    a, b, c = (simulate(**kwargs, solver=s) for s in ("jax", "nnls", "active-set"))
+    for other in (b, c):
+        np.testing.assert_allclose(a.error.values, other.error.values, rtol=1e-9)
+        np.testing.assert_allclose(a.kappa.values, other.kappa.values, rtol=1e-9)
+    assert b.reference.all() and not a.reference.any() and not c.reference.any()
+    assert "active-set" in c.attrs["solver"]
 
 
 def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatch):

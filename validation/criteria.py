@@ -63,12 +63,18 @@ def _by_seed(frame, selection):
     return rows.set_index("seed").test_error
 
 
-def _upper(mean, se, n, level=LEVEL):
+def upper_bound(mean, se, n, level=LEVEL):
     """One-sided upper bound of a paired mean (Student t with n - 1 degrees of freedom)."""
     return mean + stats.t.ppf(level, n - 1) * se if n > 1 else np.inf
 
 
-def _interval(mean, se, n, level=LEVEL):
+def lower_bound(mean, se, n, level=LEVEL):
+    """One-sided lower bound of a paired mean (Student t with n - 1 degrees of freedom)."""
+    return mean - stats.t.ppf(level, n - 1) * se if n > 1 else -np.inf
+
+
+def interval(mean, se, n, level=LEVEL):
+    """Two-sided interval of a paired mean (Student t with n - 1 degrees of freedom)."""
     half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else np.inf
     return mean - half, mean + half
 
@@ -90,7 +96,7 @@ def lossless(frame, pool, metric, policy, tolerance=LOSSLESS_TOLERANCE):
     for f in sorted(rows.keep_fraction.unique(), reverse=True):
         sel = dict(pool_size=pool, keep_fraction=float(f), policy=policy) | ({} if policy == "random" else {"metric": metric})
         mean, se, n = paired_difference(frame, sel, _full(pool))
-        upper = _upper(mean, se, n)
+        upper = upper_bound(mean, se, n)
         points.append(dict(keep_fraction=float(f), loss=mean, stderr=se, seeds=n, upper95=upper, lossless=bool(upper < tolerance)))
     smallest = None
     for p in points:  # from f near 1 down: lossless until the first loss
@@ -101,13 +107,19 @@ def lossless(frame, pool, metric, policy, tolerance=LOSSLESS_TOLERANCE):
 
 
 def claim_lossless(frame, pool, metric="el2n", threshold=0.5):
-    """Claim 1: keep-hard by ``metric`` is lossless at some f <= ``threshold`` where random pruning is not."""
+    """Claim 1: keep-hard by ``metric`` is lossless at some f <= ``threshold`` where random pruning is not.
+
+    Lossless at f means lossless at f and at every larger f run (``smallest_lossless``): a lone pass at small f
+    below a failed larger f is noise, not a witness (tightened before any EL2N run of the fair plan)."""
     hard, rand = lossless(frame, pool, metric, "hard"), lossless(frame, pool, metric, "random")
     random_at = {p["keep_fraction"]: p["lossless"] for p in rand["points"]}
+    floor = hard["smallest_lossless"]
     witnesses = [
         p["keep_fraction"]
         for p in hard["points"]
-        if p["keep_fraction"] <= threshold and p["lossless"] and random_at.get(p["keep_fraction"]) is False
+        if floor is not None
+        and floor <= p["keep_fraction"] <= threshold
+        and random_at.get(p["keep_fraction"]) is False
     ]
     return dict(holds=bool(witnesses), at=witnesses, hard=hard, random=rand)
 
@@ -122,7 +134,7 @@ def crossover(frame, metric="el2n"):
         check_comparable(frame[frame.pool_size == pool])
         sel = dict(pool_size=pool, keep_fraction=float(f), metric=metric)
         mean, se, n = paired_difference(frame, sel | {"policy": "hard"}, sel | {"policy": "easy"})
-        lo, hi = _interval(mean, se, n)
+        lo, hi = interval(mean, se, n)
         winner = "hard" if hi < 0 else "easy" if lo > 0 else "unresolved"
         table.append(dict(pool_size=int(pool), keep_fraction=float(f), hard_minus_easy=mean, ci95=[lo, hi], winner=winner))
     changes = []
@@ -174,7 +186,7 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         dict(keep_fraction=f, metric=metric, policy=policy, pool_size=pool),
         dict(policy="random", n_train=int(hi), pool_size=pool),
     )
-    below = _upper(*at_largest) < 0
+    below = upper_bound(*at_largest) < 0
     steeper = ci[1] < 0
     return dict(
         keep_fraction=f,
@@ -186,7 +198,9 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         steeper=bool(steeper),
         largest_kept=int(hi),
         difference_at_largest=at_largest[0],
-        upper95_at_largest=float(_upper(*at_largest)),
+        stderr_at_largest=at_largest[1],
+        seeds_at_largest=at_largest[2],
+        upper95_at_largest=float(upper_bound(*at_largest)),
         below_random=bool(below),
         holds=bool(steeper and below),
     )

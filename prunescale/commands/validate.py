@@ -288,6 +288,38 @@ def fit_cmd(
     emit(summary, as_json, lines + [f"wrote {out}"])
 
 
+FAIR_RUNS = Path("figures/data/cifar10_fair/runs.csv")
+
+
+@app.command("verdict")
+def verdict_cmd(
+    csv: Path = typer.Option(FAIR_RUNS, "--csv", help="The fair test's runs table (default: the committed one)."),
+    out: Path = typer.Option(
+        Path("results/fair/verdicts.json"), "--out", help="Where to write the verdicts, with every number behind them."
+    ),
+    as_json: bool = JSON,
+):
+    """The fair test's verdict on each of the paper's three claims: reproduced, not reproduced or undecided."""
+    from validation.analysis import read_runs
+    from validation.verdicts import verdicts
+
+    out = check_output_file(out, "--out")
+    report = verdicts(read_runs(csv))
+    save_json(report, out)
+    lines = [f"{report['runs']} runs in {csv}"]
+    for claim in report["claims"]:
+        state = "" if claim["complete"] else " (plan incomplete)"
+        lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
+    for c in report["class_balance"]:
+        if c["complete"]:
+            lo, hi = c["ci95"]
+            lines.append(
+                f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp "
+                f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
+            )
+    emit(report, as_json, lines + [f"wrote {out}"])
+
+
 @app.command("calibrate")
 def calibrate_cmd(
     results: Path = RESULTS_OPTION,

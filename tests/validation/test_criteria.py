@@ -7,36 +7,7 @@ import pytest
 
 from validation import criteria
 
-POOLS = (2500, 5000, 10000)
-FRACTIONS = (1.0, 0.7, 0.5, 0.3)
-SEEDS = (0, 1, 2)
-
-
-def random_error(n):
-    return 2.0 * n**-0.3
-
-
-def table(hard, easy=None, noise=0.0005, seed_effect=0.004):
-    """Runs of random, keep-hard and keep-easy pruning. ``hard(n, f)`` and ``easy(n, f)`` give the errors;
-    each seed shifts all its runs alike (what pairing removes) plus a little independent noise."""
-    rng = np.random.default_rng(0)
-    shift = dict(zip(SEEDS, rng.normal(0, seed_effect, len(SEEDS))))
-    rows = []
-    for pool in POOLS:
-        for f in FRACTIONS:
-            n = int(round(f * pool))
-            for s in SEEDS:
-                base = dict(pool_size=pool, keep_fraction=f, n_train=n, seed=s, budget="steps", steps=1563, config="sweep", device="cpu")
-                policies = [("random", "random", random_error(n))]
-                if f < 1:
-                    policies += [("el2n", "hard", hard(n, f))] + ([("el2n", "easy", easy(n, f))] if easy else [])
-                for metric, policy, e in policies:
-                    rows.append(base | dict(metric=metric, policy=policy, test_error=e + shift[s] + rng.normal(0, noise)))
-    return pd.DataFrame(rows)
-
-
-def full(pool):
-    return random_error(pool)
+from synthetic_runs import full, random_error, table
 
 
 # -- 1. lossless ----------------------------------------------------------------------
@@ -53,6 +24,13 @@ def test_a_loss_of_one_point_at_half_is_not_lossless():
     frame = table(hard=lambda n, f: full(n / f) + 0.01)
     assert not criteria.claim_lossless(frame, 10000)["holds"]
     assert criteria.lossless(frame, 10000, "el2n", "hard")["smallest_lossless"] is None
+
+
+def test_a_lone_pass_at_small_f_below_a_loss_at_larger_f_is_no_witness():
+    frame = table(hard=lambda n, f: full(n / f) + {0.7: 0.02, 0.5: 0.02, 0.3: 0.0}[f])
+    verdict = criteria.claim_lossless(frame, 10000)
+    assert [p["lossless"] for p in verdict["hard"]["points"]] == [False, False, True]
+    assert not verdict["holds"] and verdict["hard"]["smallest_lossless"] is None
 
 
 def test_two_noisy_seeds_cannot_claim_lossless():

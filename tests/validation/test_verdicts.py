@@ -1,0 +1,134 @@
+"""Plain verdicts from the criteria, on synthetic tables whose answer is known: each of the three verdicts is
+reached where it should be, and a partial table is never read as an answer."""
+
+import pandas as pd
+
+from synthetic_runs import full, random_error, table
+from validation import verdicts
+
+REPRODUCED, NOT_REPRODUCED, UNDECIDED = verdicts.VERDICTS
+
+
+def with_class_balance(frame, shift):
+    """The f = 0.5 runs of the 10k pool once more, class-balanced, ``shift`` worse."""
+    extra = frame[(frame.pool_size == 10000) & (frame.keep_fraction == 0.5) & frame.policy.isin(["random", "hard"])].copy()
+    extra["class_balanced"], extra["test_error"] = True, extra.test_error + shift
+    return pd.concat([frame.assign(class_balanced=False), extra], ignore_index=True)
+
+
+# -- claim 1 -----------------------------------------------------------------------------
+
+
+def test_claim_1_is_reproduced_where_keep_hard_is_lossless_at_half_and_random_is_not():
+    verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f)))
+    assert verdict["verdict"] == REPRODUCED and verdict["complete"]
+
+
+def test_claim_1_is_not_reproduced_where_keep_hard_clearly_loses_at_half_and_below():
+    verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f) + (0.0 if f > 0.5 else 0.02)))
+    assert verdict["verdict"] == NOT_REPRODUCED and "loses" in verdict["reason"]
+
+
+def test_claim_1_is_not_reproduced_where_random_pruning_is_lossless_too():
+    frame = table(hard=lambda n, f: full(n / f))
+    whole = frame[frame.keep_fraction == 1.0].set_index(["pool_size", "seed"]).test_error
+    random = frame.policy == "random"
+    frame.loc[random, "test_error"] = [whole[p, s] + 1e-4 for p, s in zip(frame.pool_size[random], frame.seed[random])]
+    verdict = verdicts.claim_1(frame)
+    assert verdict["verdict"] == NOT_REPRODUCED and "random pruning is lossless too" in verdict["reason"]
+
+
+def test_claim_1_is_undecided_where_a_loss_near_the_tolerance_is_within_the_noise():
+    verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f) + 0.005, noise=0.004))
+    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+
+
+def test_claim_1_without_its_runs_is_undecided_and_names_what_is_missing():
+    frame = table(hard=lambda n, f: full(n / f))
+    verdict = verdicts.claim_1(frame[frame.policy == "random"])
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert {"pool_size": 10000, "keep_fraction": 0.5, "policy": "hard"} in verdict["missing"]
+
+
+# -- claim 2 -----------------------------------------------------------------------------
+
+
+def test_claim_2_is_reproduced_where_the_winner_changes_with_the_pool():
+    hard = lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1)
+    assert verdicts.claim_2(table(hard, lambda n, f: random_error(n)))["verdict"] == REPRODUCED
+
+
+def test_claim_2_is_not_reproduced_where_one_policy_wins_everywhere():
+    verdict = verdicts.claim_2(table(lambda n, f: 0.9 * random_error(n), lambda n, f: random_error(n)))
+    assert verdict["verdict"] == NOT_REPRODUCED
+
+
+def test_claim_2_is_undecided_where_the_policies_tie():
+    verdict = verdicts.claim_2(table(lambda n, f: random_error(n), lambda n, f: random_error(n), noise=0.003))
+    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+
+
+def test_claim_2_without_keep_easy_runs_is_pending():
+    verdict = verdicts.claim_2(table(lambda n, f: random_error(n)))
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+
+
+# -- claim 3 -----------------------------------------------------------------------------
+
+
+def test_claim_3_is_reproduced_by_a_steeper_fixed_f_curve_below_random():
+    verdict = verdicts.claim_3(table(hard=lambda n, f: 3.0 * n**-0.5))
+    assert verdict["verdict"] == REPRODUCED
+
+
+def test_claim_3_is_not_reproduced_by_a_curve_that_is_catastrophic_at_small_f():
+    """The trap of the old criterion: worse than random at every f tested, however it recovers near f = 1."""
+    verdict = verdicts.claim_3(table(hard=lambda n, f: random_error(n) + 0.3 * (1 - f)))
+    assert verdict["verdict"] == NOT_REPRODUCED
+
+
+def test_claim_3_is_undecided_where_keep_hard_tracks_random():
+    verdict = verdicts.claim_3(table(hard=lambda n, f: random_error(n), noise=0.003))
+    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+
+
+def test_claim_3_with_one_pool_only_is_pending():
+    frame = table(hard=lambda n, f: 3.0 * n**-0.5)
+    verdict = verdicts.claim_3(frame[frame.pool_size == 10000])
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+
+
+# -- the table as a whole ----------------------------------------------------------------
+
+
+def test_class_balanced_runs_are_compared_apart_and_never_mixed_into_the_claims():
+    frame = with_class_balance(table(hard=lambda n, f: full(n / f)), shift=0.01)
+    report = verdicts.verdicts(frame)
+    assert report["claims"][0]["verdict"] == REPRODUCED  # the duplicates would otherwise break the pairing
+    balance = {c["policy"]: c for c in report["class_balance"]}
+    assert balance["hard"]["balanced_minus_plain"] == __import__("pytest").approx(0.01)
+    assert balance["random"]["ci95"][0] > 0
+
+
+def test_the_verdict_command_prints_each_claim_and_writes_the_numbers(tmp_path, capsys):
+    import json
+
+    from prunescale.cli import main
+
+    frame = with_class_balance(table(hard=lambda n, f: full(n / f), easy=lambda n, f: random_error(n)), shift=0.0)
+    frame.to_csv(tmp_path / "runs.csv", index=False)
+    out = tmp_path / "verdicts.json"
+    assert main(["validate", "verdict", "--csv", str(tmp_path / "runs.csv"), "--out", str(out)]) in (0, None)
+    text = capsys.readouterr().out
+    assert "claim 1: reproduced" in text and "claim 2:" in text and "claim 3:" in text
+    assert "class-balanced minus plain, hard at f = 0.5" in text
+    report = json.loads(out.read_text())
+    assert [c["claim"] for c in report["claims"]] == ["1", "2", "3"]
+    assert report["claims"][0]["details"]["hard"]["points"][0]["seeds"] == 3
+
+
+def test_by_default_the_command_reads_the_committed_fair_table(tmp_path, capsys):
+    from prunescale.cli import main
+
+    main(["validate", "verdict", "--out", str(tmp_path / "v.json")])
+    assert "runs in figures/data/cifar10_fair/runs.csv" in capsys.readouterr().out

@@ -1,0 +1,151 @@
+"""Plain verdicts on the paper's three claims from the fair test's table (docs/validation.md).
+
+Each claim gets one of :data:`VERDICTS`, with the numbers and intervals behind it, from the
+pre-registered criteria of :mod:`validation.criteria`:
+
+1. Lossless pruning (pool ``LOSSLESS_POOL``): **reproduced** where
+   :func:`criteria.claim_lossless` holds; **not reproduced** where EL2N keep-hard loses
+   more than the tolerance at every tested f <= 0.5 (one-sided 95% lower bound above it),
+   or where it is lossless only where random pruning is lossless too (no advantage);
+   otherwise **undecided at this scale**.
+2. Crossover: **reproduced** where :func:`criteria.crossover` holds; **not reproduced**
+   where, at every keep fraction run on two or more pools, every pool has the same
+   resolved winner; otherwise undecided.
+3. Beats the power law (f in ``POWER_LAW_FRACTIONS``): **reproduced** where
+   :func:`criteria.beats_power_law` holds at one of them; **not reproduced** where at
+   each the curve is flatter than random (the slope difference's interval lies above 0)
+   or above random at the largest kept size (lower bound above 0); otherwise undecided.
+
+A claim whose runs are missing is undecided, with ``complete: False`` and the missing
+runs named, so a partial table is never read as an answer.  These rules were committed
+before the EL2N runs of the fair plan that they judge.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import criteria
+
+VERDICTS = ("reproduced", "not reproduced", "undecided at this scale")
+LOSSLESS_POOL = 10000
+POWER_LAW_FRACTIONS = (0.5, 0.3)
+CLAIM_THRESHOLD = 0.5  # claim 1 is about keeping half of the data or less
+
+
+def main_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The runs the claims are judged on: class-balanced pruning is a separate, reported comparison."""
+    return frame[~frame.class_balanced.astype(bool)] if "class_balanced" in frame else frame
+
+
+def _has(frame, **selection):
+    rows = frame
+    for column, value in selection.items():
+        rows = rows[np.isclose(rows[column], value)] if isinstance(value, float) else rows[rows[column] == value]
+    return rows.seed.nunique() >= 2
+
+
+def claim_1(frame, pool=LOSSLESS_POOL, metric="el2n", threshold=CLAIM_THRESHOLD):
+    """Verdict on "about half of the data can be pruned without loss" (see the module docstring)."""
+    frame = main_runs(frame)
+    needed = [dict(pool_size=pool, keep_fraction=1.0, policy="random")]
+    needed += [dict(pool_size=pool, keep_fraction=threshold, policy=p) for p in ("random", "hard")]
+    missing = [n for n in needed if not _has(frame, **n)]
+    if missing:
+        return _pending("1", missing)
+    result = criteria.claim_lossless(frame, pool, metric, threshold)
+    small = [p for p in result["hard"]["points"] if p["keep_fraction"] <= threshold]
+    for p in small:
+        p["lower95"] = float(criteria.lower_bound(p["loss"], p["stderr"], p["seeds"]))
+    random_lossless = {p["keep_fraction"] for p in result["random"]["points"] if p["lossless"]}
+    if result["holds"]:
+        verdict, why = VERDICTS[0], f"keep-hard is lossless at f = {result['at']} where random pruning is not"
+    elif all(p["lower95"] > result["hard"]["tolerance"] for p in small):
+        verdict, why = VERDICTS[1], "keep-hard loses more than the tolerance at every f <= 0.5 (95% lower bound)"
+    elif any(p["lossless"] and p["keep_fraction"] in random_lossless for p in small):
+        verdict, why = VERDICTS[1], "keep-hard is lossless only where random pruning is lossless too"
+    else:
+        verdict, why = VERDICTS[2], "the intervals neither exclude nor establish a loss of 0.5 pp at f <= 0.5"
+    return dict(claim="1", verdict=verdict, reason=why, complete=True, pool_size=pool, details=result)
+
+
+def claim_2(frame, metric="el2n"):
+    """Verdict on "keep easy examples when data is scarce, hard ones when it is plentiful"."""
+    frame = main_runs(frame)
+    rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
+    both = rows.groupby(["keep_fraction", "pool_size"]).policy.nunique().eq(2)  # pools with both policies at f
+    pools_per_f = both[both].reset_index().groupby("keep_fraction").pool_size.nunique()
+    if pools_per_f.empty or pools_per_f.max() < 2:
+        return _pending("2", [dict(policy="hard and easy", note="one keep fraction on two or more pools")])
+    result = criteria.crossover(frame, metric)
+    shared = pools_per_f[pools_per_f >= 2].index
+    settled = all(
+        len({p["winner"] for p in result["points"] if np.isclose(p["keep_fraction"], f)}) == 1
+        and all(p["winner"] != "unresolved" for p in result["points"] if np.isclose(p["keep_fraction"], f))
+        for f in shared
+    )
+    if result["holds"]:
+        verdict, why = VERDICTS[0], f"the paired winner changes with the pool at f = {result['changes']}"
+    elif settled:
+        verdict, why = VERDICTS[1], "the same resolved winner on every pool at every keep fraction"
+    else:
+        verdict, why = VERDICTS[2], "some winners are unresolved (their 95% interval contains 0)"
+    return dict(claim="2", verdict=verdict, reason=why, complete=True, details=result)
+
+
+def claim_3(frame, fractions=POWER_LAW_FRACTIONS, metric="el2n"):
+    """Verdict on "pruning beats power-law scaling": fixed-f keep-hard curves across pools against random."""
+    frame = main_runs(frame)
+    results, missing = [], []
+    for f in fractions:
+        curve = frame[np.isclose(frame.keep_fraction, f) & (frame.metric == metric) & (frame.policy == "hard")]
+        if curve.groupby("pool_size").seed.nunique().ge(2).sum() < 2:
+            missing.append(dict(keep_fraction=f, policy="hard", note="two or more pools, two or more seeds"))
+            continue
+        try:
+            results.append(criteria.beats_power_law(frame, f, metric))
+        except ValueError as error:  # the random curve or its pairs are not there yet
+            missing.append(dict(keep_fraction=f, note=str(error)))
+    if missing:
+        return _pending("3", missing) | dict(details=results)
+    against = [
+        r["slope_difference_ci95"][0] > 0
+        or criteria.lower_bound(r["difference_at_largest"], r["stderr_at_largest"], r["seeds_at_largest"]) > 0
+        for r in results
+    ]
+    if any(r["holds"] for r in results):
+        held = [r["keep_fraction"] for r in results if r["holds"]]
+        verdict, why = VERDICTS[0], f"steeper than random and below it at the largest size, at f = {held}"
+    elif all(against):
+        verdict, why = VERDICTS[1], "at every f the curve is flatter than random or above it (95% intervals)"
+    else:
+        verdict, why = VERDICTS[2], "the slope intervals include equal slopes, or the largest-size gap includes 0"
+    return dict(claim="3", verdict=verdict, reason=why, complete=True, details=results)
+
+
+def _pending(claim, missing):
+    return dict(claim=claim, verdict=VERDICTS[2], reason="runs missing: the plan is not complete", complete=False, missing=missing)
+
+
+def class_balance_comparison(frame, pool=LOSSLESS_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
+    """Class-balanced against plain pruning at the claim-1 point, paired by seed, per policy."""
+    out = []
+    for policy in ("random", "hard"):
+        sel = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
+        sel |= {} if policy == "random" else {"metric": metric}
+        if not (_has(frame, **sel, class_balanced=True) and _has(frame, **sel, class_balanced=False)):
+            out.append(dict(policy=policy, complete=False))
+            continue
+        mean, se, n = criteria.paired_difference(frame, sel | {"class_balanced": True}, sel | {"class_balanced": False})
+        out.append(dict(policy=policy, complete=True, balanced_minus_plain=mean, ci95=list(criteria.interval(mean, se, n)), seeds=n))
+    return out
+
+
+def verdicts(frame: pd.DataFrame) -> dict:
+    """All three claims, plus the class-balance comparison, from one runs table."""
+    return dict(
+        claims=[claim_1(frame), claim_2(frame), claim_3(frame)],
+        class_balance=class_balance_comparison(frame) if "class_balanced" in frame else [],
+        runs=int(len(frame)),
+    )

@@ -175,8 +175,7 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     (nested pools), 2 seeds; a third seed for random and keep-hard at the claim-1 points of the 10k pool
     (f = 1, .7, .5); and class-balanced pruning at f = .5 of the 10k pool for every seed.  EL2N is scored from
     8 inits, each a run of ``steps`` steps read at 15% of it."""
-    el2n = json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
-    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=el2n)
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
     jobs = []
     for pool, fractions in FAIR_POOLS.items():
         jobs += grid(["el2n"], POLICIES, [pool], fractions, seeds, **common)
@@ -186,11 +185,36 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
+FULL_POOL = 50000
+FULL_POOL_STEPS = math.ceil(10 * FULL_POOL / FAIR_BATCH)  # 3,907: the default config's 10 epochs of 50k (90.8%)
+GPU_FRACTIONS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
+
+
+def _el2n_options(steps):
+    """EL2N as the fair test defines it: 8 inits, each a ``steps``-step run read at 15% of it."""
+    return json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
+
+
+def full_pool_plan(steps=FULL_POOL_STEPS, seeds=(0, 1)):
+    """The CPU plan's last part: all 50k training images as the pool, at the default config's converged budget
+    (10 epochs of 50k in steps, for every run), f in {1, 0.5}, random and EL2N keep-hard, 2 seeds: 6 runs."""
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
+    jobs = grid(["el2n"], ["random", "hard"], [FULL_POOL], (1.0, 0.5), seeds, **common)
+    return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
+def gpu_plan(steps=FULL_POOL_STEPS, seeds=(0, 1, 2)):
+    """The plan for a lent GPU: the 50k pool under equal compute, f in {1, .8, .6, .5, .4, .3} x {random, EL2N
+    hard, EL2N easy} x 3 seeds (48 runs).  One device for the whole table: never mix its rows with CPU rows."""
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
+    jobs = grid(["el2n"], POLICIES, [FULL_POOL], GPU_FRACTIONS, seeds, **common)
+    return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
 def high_compression_plan(steps, seeds=(0, 1)):
     """Issue 14's evidence, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
-    el2n = json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
-    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=el2n)
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
     jobs = grid(["el2n"], ("random", "hard", "ccs", "mixed"), [10000], (0.3, 0.1), seeds, **common)
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 

@@ -167,9 +167,12 @@ def sweep_cmd(
         "--plan",
         help="default (the short-budget experiments A and B) | pilot (the fair test's budget pilot) | "
         "fair (the fair test's CPU plan, with --steps) | compression (ccs and mixed at f = 0.3, 0.1, with --steps) | "
-        "custom (the options below).",
+        "full-pool (the 50k pool, f 1 and 0.5; --steps default 3907) | gpu (the 50k plan for a lent GPU; --steps "
+        "default 3907) | custom (the options below).",
     ),
-    steps: int = typer.Option(None, "--steps", help="fair plan (and custom with --budget steps): steps of every run."),
+    steps: int = typer.Option(
+        None, "--steps", help="fair, compression, full-pool and gpu plans (and custom with --budget steps): steps of every run."
+    ),
     metrics: str = typer.Option("el2n", "--metrics", help="custom plan: comma list of metrics."),
     policies: str = typer.Option("random,hard,easy", "--policies", help="custom plan: comma list of policies."),
     pool_sizes: str = typer.Option("10000", "--pool-sizes", help="custom plan: comma list of pool sizes."),
@@ -223,6 +226,11 @@ def sweep_cmd(
         if steps is None or steps < 1:
             raise ValueError("--plan compression needs --steps, a positive integer (the fair test's budget)")
         jobs = sweep.high_compression_plan(steps)
+    elif plan in ("full-pool", "gpu"):
+        if steps is not None and steps < 1:
+            raise ValueError(f"--steps must be a positive integer, got {steps}")
+        make = sweep.full_pool_plan if plan == "full-pool" else sweep.gpu_plan
+        jobs = make() if steps is None else make(steps)
     elif plan == "custom":
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
@@ -239,7 +247,7 @@ def sweep_cmd(
             metric_options=metric_options,
         )
     else:
-        raise ValueError(f"--plan must be default, pilot, fair, compression or custom, got {plan!r}")
+        raise ValueError(f"--plan must be default, pilot, fair, compression, full-pool, gpu or custom, got {plan!r}")
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")

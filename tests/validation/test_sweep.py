@@ -197,3 +197,34 @@ def test_a_sweep_whose_jobs_fail_exits_non_zero_naming_each_job_and_error(tmp_pa
     err = capsys.readouterr().err
     assert exc.value.code == 2
     assert "2 of 2 jobs failed" in err and "FileNotFoundError" in err and "missing.npz does not exist" in err
+
+
+# -- The fair test's plans (docs/validation.md, "The fair test: protocol") ----------------
+
+
+def _points(jobs):
+    return {(j.pool_size, j.policy, j.keep_fraction, j.seed, j.class_balanced) for j in jobs}
+
+
+def test_the_fair_plan_is_the_registered_one_every_run_the_same_steps_on_nested_pools():
+    jobs = sweep.fair_plan(3125)
+    assert len(jobs) == 53 and len(set(jobs)) == 53
+    assert {(j.budget, j.steps, j.pool, j.config) for j in jobs} == {("steps", 3125, "nested", "default")}
+    points = _points(jobs)
+    for pool, fractions in sweep.FAIR_POOLS.items():
+        for seed in (0, 1):
+            assert (pool, "random", 1.0, seed, False) in points
+            for f in fractions[1:]:
+                assert {(pool, p, f, seed, False) for p in ("random", "hard", "easy")} <= points
+    assert {(10000, p, f, 2, False) for p in ("random", "hard") for f in (0.7, 0.5)} <= points  # claim 1: 3 seeds
+    assert {(10000, p, 0.5, s, True) for p in ("random", "hard") for s in (0, 1, 2)} <= points
+    el2n = {json.loads(j.metric_options)["inits"] for j in jobs if j.metric == "el2n"}
+    assert el2n == {8}
+
+
+def test_the_full_pool_and_gpu_plans_use_all_50k_images_at_one_budget():
+    cpu, gpu = sweep.full_pool_plan(), sweep.gpu_plan()
+    assert {j.pool_size for j in cpu + gpu} == {50000} and {j.steps for j in cpu + gpu} == {3907}
+    assert _points(cpu) == {(50000, p, f, s, False) for s in (0, 1) for p, f in (("random", 1.0), ("random", 0.5), ("hard", 0.5))}
+    assert len(gpu) == 3 * (1 + 5 * 3)  # per seed: f = 1 once, then 5 fractions x random, hard, easy
+    assert sweep.gpu_plan(steps=100)[0].steps == 100

@@ -296,25 +296,34 @@ def fit_cmd(
     emit(summary, as_json, lines + [f"wrote {out}"])
 
 
-FAIR_RUNS = Path("figures/data/cifar10_fair/runs.csv")
+FAIR_RESULTS = Path("results/fair")
 
 
 @app.command("verdict")
 def verdict_cmd(
-    csv: Path = typer.Option(FAIR_RUNS, "--csv", help="The fair test's runs table (default: the committed one)."),
+    csv: Path = typer.Option(None, "--csv", help="The fair test's runs table (default: the committed one)."),
     out: Path = typer.Option(
-        Path("results/fair/verdicts.json"), "--out", help="Where to write the verdicts, with every number behind them."
+        None, "--out", help="Folder for verdicts.json (every number behind the verdicts) and cifar10_fair.png (default results/fair)."
     ),
+    refresh_committed: bool = REFRESH_COMMITTED,
     as_json: bool = JSON,
 ):
-    """The fair test's verdict on each of the paper's three claims: reproduced, not reproduced or undecided."""
-    from validation.analysis import read_runs
-    from validation.verdicts import verdicts
+    """The fair test's verdict on each of the paper's three claims (reproduced, not reproduced or undecided), and its figure."""
+    from figures import fair_figure
 
-    out = check_output_file(out, "--out")
-    report = verdicts(read_runs(csv))
-    save_json(report, out)
-    lines = [f"{report['runs']} runs in {csv}"]
+    if refresh_committed and out is not None:
+        raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
+    if refresh_committed:
+        record_path, figure_path = fair_figure.RECORD, fair_figure.FIGURE
+    else:
+        folder = check_output_folder(out or FAIR_RESULTS, "--out")
+        record_path, figure_path = folder / "verdicts.json", folder / "cifar10_fair.png"
+    csv = csv or fair_figure.RUNS
+    record = fair_figure.compute(csv)
+    save_json(record, record_path)
+    fair_figure.draw(record, figure_path)
+    report = record["verdicts"]
+    lines = [f"{report['runs']} runs in {record['source']}"]
     for claim in report["claims"]:
         state = "" if claim["complete"] else " (plan incomplete)"
         lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
@@ -325,7 +334,7 @@ def verdict_cmd(
                 f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp "
                 f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
             )
-    emit(report, as_json, lines + [f"wrote {out}"])
+    emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])
 
 
 @app.command("calibrate")

@@ -110,25 +110,28 @@ def test_class_balanced_runs_are_compared_apart_and_never_mixed_into_the_claims(
     assert balance["random"]["ci95"][0] > 0
 
 
-def test_the_verdict_command_prints_each_claim_and_writes_the_numbers(tmp_path, capsys):
+def test_the_verdict_command_prints_each_claim_and_writes_the_numbers_and_the_figure(tmp_path, capsys):
     import json
 
     from prunescale.cli import main
 
     frame = with_class_balance(table(hard=lambda n, f: full(n / f), easy=lambda n, f: random_error(n)), shift=0.0)
     frame.to_csv(tmp_path / "runs.csv", index=False)
-    out = tmp_path / "verdicts.json"
+    out = tmp_path / "fair"
     assert main(["validate", "verdict", "--csv", str(tmp_path / "runs.csv"), "--out", str(out)]) in (0, None)
     text = capsys.readouterr().out
     assert "claim 1: reproduced" in text and "claim 2:" in text and "claim 3:" in text
     assert "class-balanced minus plain, hard at f = 0.5" in text
-    report = json.loads(out.read_text())
-    assert [c["claim"] for c in report["claims"]] == ["1", "2", "3"]
-    assert report["claims"][0]["details"]["hard"]["points"][0]["seeds"] == 3
+    record = json.loads((out / "verdicts.json").read_text())
+    assert [c["claim"] for c in record["verdicts"]["claims"]] == ["1", "2", "3"]
+    assert record["verdicts"]["claims"][0]["details"]["hard"]["points"][0]["seeds"] == 3
+    assert (out / "cifar10_fair.png").stat().st_size > 10_000 and (out / "cifar10_fair.pdf").exists()
 
 
-def test_by_default_the_command_reads_the_committed_fair_table(tmp_path, capsys):
+def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_results(tmp_path, capsys, monkeypatch):
     from prunescale.cli import main
 
-    main(["validate", "verdict", "--out", str(tmp_path / "v.json")])
+    monkeypatch.chdir(tmp_path)  # the committed table is found from anywhere; the output goes under results/
+    main(["validate", "verdict"])
     assert "runs in figures/data/cifar10_fair/runs.csv" in capsys.readouterr().out
+    assert (tmp_path / "results" / "fair" / "verdicts.json").exists()

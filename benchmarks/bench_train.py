@@ -6,6 +6,8 @@
     python benchmarks/bench_train.py --side-by-side     # the flax trainer against the plain-JAX reference
     python benchmarks/bench_train.py --xla-flags        # the trainer's XLA setting against jaxlib's defaults,
                                                         # and the same net in PyTorch where torch is installed
+    python benchmarks/bench_train.py --xla-flags --candidate=--xla_cpu_enable_fast_math=true
+                                                        # also the setting plus candidate flags (repeatable)
 
 Run it with the machine otherwise idle: a background job halves the figures.
 """
@@ -104,27 +106,38 @@ def torch_rate(config, batch_size=128, steps=10):
     print(f"{steps * batch_size / (time.perf_counter() - t):.1f} torch-{torch.__version__}")
 
 
-def xla_flags(config, batch_size=128, rounds=3):
-    """The trainer's XLA setting against jaxlib's defaults: the same step, fresh processes, interleaved."""
+def xla_flags(config, batch_size=128, rounds=3, candidates=()):
+    """The trainer's XLA setting against jaxlib's defaults: the same step, fresh processes, interleaved.
+
+    Each of ``candidates`` (an ``XLA_FLAGS`` string) runs as a further variant: the setting plus those flags
+    (the trainer appends its setting to a user's flags).  A flag this jaxlib does not know aborts XLA: that
+    variant is reported as rejected."""
     import importlib.util
 
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     variants = {"jaxlib defaults": dict(env, **{xla.DISABLE: "1"}), "the trainer's setting": env}
+    variants |= {f"setting + {c}": dict(env, XLA_FLAGS=c) for c in candidates}
     if importlib.util.find_spec("torch") is not None:
         variants["PyTorch, same net"] = dict(env, PRUNESCALE_BENCH_TORCH="1")
     rates = {name: [] for name in variants}
     flags = {}
     for _ in range(rounds):  # interleaved, so drifts in machine load hit both alike
-        for name, child_env in variants.items():
+        for name, child_env in list(variants.items()):
             cmd = [sys.executable, __file__, "--step-rate", "--config", config, "--batch-size", str(batch_size)]
-            out = subprocess.run(cmd, env=child_env, capture_output=True, text=True, check=True).stdout.split()
-            rates[name].append(float(out[-2]))
-            flags[name] = out[-1]
+            run = subprocess.run(cmd, env=child_env, capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"  {name}: rejected by this jaxlib ({run.stderr.strip().splitlines()[-1:]})")
+                del variants[name], rates[name]
+                continue
+            rate, *used = run.stdout.strip().splitlines()[-1].split()  # "<images/s> <flags or torch version>"
+            rates[name].append(float(rate))
+            flags[name] = " ".join(used)
     base = statistics.median(rates["jaxlib defaults"])
     print(f"{config} config, batch {batch_size}, median of {rounds} interleaved rounds (fresh process each):")
     for name, r in rates.items():
         med = statistics.median(r)
         print(f"  {name:22s} {med:6.0f} images/s  ({med / base:.2f}x jaxlib defaults; {flags[name]})")
+        print(f"  {'':22s} rounds: {', '.join(f'{v:.0f}' for v in r)}")
     if "PyTorch, same net" in rates:
         ratio = statistics.median(rates["the trainer's setting"]) / statistics.median(rates["PyTorch, same net"])
         print(f"  JAX with the setting / PyTorch: {ratio:.2f}x (target: at least 0.8x)")
@@ -184,6 +197,8 @@ def main():
     parser.add_argument("--throughput", action="store_true")
     parser.add_argument("--side-by-side", action="store_true")
     parser.add_argument("--xla-flags", action="store_true")
+    parser.add_argument("--candidate", action="append", default=[], help="with --xla-flags: XLA_FLAGS to try on top")
+    parser.add_argument("--rounds", type=int, default=3, help="with --xla-flags: interleaved rounds")
     parser.add_argument("--step-rate", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step_rate:
@@ -191,7 +206,7 @@ def main():
             return torch_rate(args.config, batch_size=args.batch_size or 128)
         return step_rate(args.config, batch_size=args.batch_size or 128)
     if args.xla_flags:
-        return xla_flags(args.config, batch_size=args.batch_size or 128)
+        return xla_flags(args.config, batch_size=args.batch_size or 128, rounds=args.rounds, candidates=args.candidate)
     if args.throughput:
         return throughput(args.config)
     if args.side_by_side:

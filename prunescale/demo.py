@@ -203,7 +203,9 @@ def _report(rows, sims, figures, N, seeds, seconds):
 
 The teacher-student perceptron (replica theory). A pool of `alpha_tot * N` examples is ranked by a metric
 at angle `theta` to the truth (0 = perfect); we keep a fraction `f` of it. The best choice is the
-smallest `f` whose error is within 0.1% of the best possible for that pool.
+smallest `f` whose error is within 0.1% of the best possible for that pool. Keeping everything (`f = 1`) is
+always a candidate, so `f*` never costs more than 0.1% of error against it (where nothing beats the whole pool,
+`f*` is the cheapest set that matches it to 0.1%).
 
 {_markdown_table(rows, THEORY_COLUMNS)}
 

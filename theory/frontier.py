@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from store import checks
-from .error import ALPHA_MAX, ConvergenceError, solve
+from .error import ALPHA_MAX, VERIFIED_EASY_KEPT, VERIFIED_POOL, ConvergenceError, solve
 
 F_FLOOR = 1e-10  # smallest keep fraction searched
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -40,6 +40,20 @@ def _pool(alpha_tot):
     if at < SMALLEST_KEPT:
         raise ValueError(f"alpha_tot must lie in [{SMALLEST_KEPT:g}, {ALPHA_MAX:g}], got {at:g}")
     return at
+
+
+def _verified_policies(alpha_tot, theta):
+    """The policies a fixed pool can be searched under, within the solver's verified domain (theory.error).
+
+    With ``theta > 0`` the pool must be at most VERIFIED_POOL; with a perfect metric keep-easy is searched
+    only for pools up to VERIFIED_EASY_KEPT, where its kept sets stay verified (beyond, no keep-easy subset
+    beats the whole pool, which f = 1 covers: tested at the boundary)."""
+    if theta > 0 and alpha_tot > VERIFIED_POOL:
+        raise ValueError(
+            f"alpha_tot must be at most {VERIFIED_POOL:g} for a metric with theta > 0, the domain where the "
+            f"solver is verified (docs/theory.md); got alpha_tot={alpha_tot:g}, theta={theta:g}"
+        )
+    return ("hard",) if theta == 0 and alpha_tot > VERIFIED_EASY_KEPT else ("hard", "easy")
 
 
 def _minimise(fun, lo, hi, grid=13, iters=30):
@@ -134,7 +148,8 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
 
     Parameters
     ----------
-    alpha_prune : float or 1-D array, in (0, 1e12].
+    alpha_prune : float or 1-D array, in (0, 1e12]; at most 1e6 where ``theta > 0``, and 1e5 for keep-easy
+        at ``theta = 0`` (the solver's verified domain: docs/theory.md).
     theta : float
         Metric quality, degrees in [0, 90].
     policy : {"hard", "easy"}
@@ -168,6 +183,15 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
         if np.any(a > pool):
             raise ValueError(f"alpha_prune must not exceed max_pool={pool:g}")
         f_lo = np.maximum(a / pool, F_FLOOR)
+    if th > 0 or policy == "easy":  # stay inside the solver's verified domain (theory.error)
+        limit, name = (VERIFIED_POOL, "pool alpha_prune / f") if th > 0 else (VERIFIED_EASY_KEPT, "kept set")
+        if np.any(a > limit):
+            raise ValueError(
+                f"alpha_prune must be at most {limit:g} for policy={policy!r} at theta={th:g}: the {name} is "
+                f"verified up to {limit:g} (docs/theory.md); got alpha_prune={a.max():g}"
+            )
+        if th > 0:
+            f_lo = np.maximum(f_lo, a / VERIFIED_POOL)
     lo, hi = np.log(f_lo), np.zeros_like(a)
 
     def fun(logf, rows):
@@ -249,7 +273,7 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
 
     Parameters
     ----------
-    alpha_tot : float, in (0, 1e12].
+    alpha_tot : float, in (0, 1e12]; at most 1e6 where ``theta > 0`` (the solver's verified domain).
     theta : float, degrees in [0, 90].
     rtol : float, in (0, 1)
         Relative error difference that counts as a tie (default 0.1%).  Without
@@ -267,7 +291,7 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
     tol = float(checks.fraction_in("rtol", rtol, 0.0, 1.0))
     lo = np.log(max(F_FLOOR, SMALLEST_KEPT / at))
     best = {}
-    for policy in ("hard", "easy"):
+    for policy in _verified_policies(at, th):
 
         def fun(logf, rows, policy=policy):
             f = np.exp(logf)
@@ -335,7 +359,7 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
     Parameters
     ----------
     alpha_tot : float
-        Pool size per dimension, in (0, 1e12].
+        Pool size per dimension, in (0, 1e12]; at most 1e6 where ``theta > 0`` (the solver's verified domain).
     theta : float
         Metric quality in degrees, [0, 90].
     tolerance : float
@@ -356,7 +380,7 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
     tol = float(checks.fraction_in("tolerance", tolerance, 0.0, 1.0))
     full = float(_error(at, 1.0, 0.0, "random"))
     limit = (1.0 + tol) * full
-    by = {policy: _smallest_within(at, th, policy, limit, 1.0) for policy in ("hard", "easy")}
+    by = {policy: _smallest_within(at, th, policy, limit, 1.0) for policy in _verified_policies(at, th)}
     policy = min(by, key=by.get)
     f = by[policy]
     return Lossless(

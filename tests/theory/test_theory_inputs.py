@@ -124,3 +124,54 @@ def test_cli_bad_input_exits_2_with_one_line(args, needle):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+# -- The verified domain (docs/theory.md, "Where the solver is verified") ------------------
+
+
+@pytest.mark.parametrize(
+    "alpha_prune, f, theta, policy, match",
+    [
+        (1e5, 0.01, 10.0, "hard", "alpha_tot = alpha_prune / keep_fraction must be at most 1e\\+06"),
+        (1e3, 1e-4, 30.0, "easy", "alpha_tot = alpha_prune / keep_fraction must be at most 1e\\+06"),
+        (2e5, 0.5, 0.0, "easy", "alpha_prune must be at most 100000 for keep-easy"),
+    ],
+)
+def test_a_point_outside_the_verified_domain_is_refused_with_the_rule_and_the_values(alpha_prune, f, theta, policy, match):
+    with pytest.raises(ValueError, match=match):
+        theory.test_error(alpha_prune, f, theta, policy)
+
+
+@pytest.mark.parametrize("theta, policy", [(10.0, "hard"), (45.0, "easy"), (0.0, "easy")])
+def test_keeping_everything_is_no_pruning_for_any_policy_and_metric_at_any_pool(theta, policy):
+    pools = np.array([1e3, 1e7, 1e11])
+    np.testing.assert_allclose(theory.test_error(pools, 1.0, theta, policy), theory.test_error(pools, 1.0), rtol=1e-12)
+
+
+def test_the_frontier_stays_inside_the_verified_domain():
+    with pytest.raises(ValueError, match="alpha_prune must be at most 1e\\+06 for policy='hard' at theta=10"):
+        theory.pareto_frontier(1e12, theta=10.0)
+    fr = theory.pareto_frontier([10.0, 1e3], theta=10.0)
+    assert (fr.alpha_tot <= theory.error.VERIFIED_POOL * (1 + 1e-9)).all()
+    with pytest.raises(ValueError, match="alpha_tot must be at most 1e\\+06 for a metric with theta > 0"):
+        theory.optimal_keep_fraction(1e7, theta=10.0)
+
+
+def test_beyond_a_pool_of_1e5_keep_easy_cannot_beat_keeping_everything_so_it_is_not_searched():
+    """With a perfect metric the searches drop keep-easy for pools above 1e5 (its kept sets leave the verified
+    domain there).  Nothing is lost: already at 1e5 every keep-easy subset is worse than the whole pool, which
+    (f = 1) stays a candidate."""
+    at = theory.error.VERIFIED_EASY_KEPT
+    f = np.geomspace(1e-3, 0.99, 25)
+    assert (theory.test_error(at * f, f, 0.0, "easy") > theory.test_error(at, 1.0)).all()
+    assert theory.optimal_keep_fraction(1e8).policy == "hard"
+
+
+@pytest.mark.parametrize("alpha_tot, theta", [(5.0, 10.0), (5.0, 0.0), (200.0, 20.0), (1e4, 0.0)])
+def test_the_chosen_keep_fraction_is_never_worse_than_keeping_everything_beyond_the_tie_tolerance(alpha_tot, theta):
+    """f = 1 is always a candidate, so the best error is never above the whole pool's, and the cheapest f within
+    rtol of the best is never more than rtol worse than keeping everything (issue 15, item 10)."""
+    rtol = 1e-3
+    choice = theory.optimal_keep_fraction(alpha_tot, theta, rtol=rtol)
+    assert choice.min_error <= choice.full_error
+    assert choice.error <= (1 + rtol) * choice.min_error * (1 + 1e-12) <= (1 + rtol) * choice.full_error * (1 + 1e-12)

@@ -84,8 +84,14 @@ def _shown(path):
     return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
-def _title(ax, claim, text):
-    ax.set_title(f"{text}\nclaim {claim['claim']}: {claim['verdict']}" + ("" if claim["complete"] else " (plan incomplete)"), fontsize=9)
+def _label(ax, xlabel, ylabel, claim, title, legend=True):
+    """Axis labels, the legend, and a title that states the claim's verdict."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(fontsize=8)
+    state = "" if claim["complete"] else " (plan incomplete)"
+    ax.set_title(f"{title}\nclaim {claim['claim']}: {claim['verdict']}{state}", fontsize=9)
 
 
 def _loss_panel(ax, record):
@@ -98,10 +104,7 @@ def _loss_panel(ax, record):
         ax.errorbar(x, 100 * group.loss, yerr=yerr, fmt="o-", color=COLORS.get(policy), capsize=3, label=f"keep {policy}" if policy != "random" else "random")
     ax.axhline(100 * record["tolerance"], color="k", lw=0.8, ls="--", label="lossless tolerance (0.5 pp)")
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlabel("keep fraction f (10k pool)")
-    ax.set_ylabel("error(f) - error(f = 1), pp (paired, 95% CI)")
-    ax.legend(fontsize=8)
-    _title(ax, record["verdicts"]["claims"][0], "A  lossless pruning")
+    _label(ax, "keep fraction f (10k pool)", "error(f) - error(f = 1), pp (paired, 95% CI)", record["verdicts"]["claims"][0], "A  lossless pruning")
 
 
 def _curves_panel(ax, record):
@@ -115,10 +118,7 @@ def _curves_panel(ax, record):
                 ax.errorbar(curve.n_train, curve["mean"], yerr=curve.se, fmt=f"{marker}-", color=COLORS["hard"], label=f"keep-hard, f = {f:g}, across pools")
         ax.set_xscale("log")
         ax.set_yscale("log")
-    ax.set_xlabel("examples kept")
-    ax.set_ylabel("test error (mean +- SE over seeds)")
-    ax.legend(fontsize=8)
-    _title(ax, record["verdicts"]["claims"][2], "B  beating the power law")
+    _label(ax, "examples kept", "test error (mean +- SE over seeds)", record["verdicts"]["claims"][2], "B  beating the power law")
 
 
 def _sign_panel(ax, record):
@@ -136,9 +136,7 @@ def _sign_panel(ax, record):
         ax.set_yticks(range(len(pools)), [f"{p / 1000:g}k" for p in pools])
     else:
         ax.text(0.5, 0.5, "no keep-hard / keep-easy pairs yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("keep fraction f")
-    ax.set_ylabel("pool")
-    _title(ax, record["verdicts"]["claims"][1], "C  the winner, hard minus easy (paired)")
+    _label(ax, "keep fraction f", "pool", record["verdicts"]["claims"][1], "C  the winner, hard minus easy (paired)", legend=False)
 
 
 def draw(record, out):

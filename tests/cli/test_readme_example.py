@@ -6,6 +6,7 @@ import pytest
 from prunescale.cli import main
 
 
+@pytest.mark.slow  # about a minute: the README's commands through a Dask cluster
 @pytest.mark.cifar10
 def test_the_readme_validation_example_leaves_the_committed_data_untouched(tmp_path, monkeypatch, capsys):
     import figures

@@ -34,6 +34,7 @@ def test_grid_runs_random_and_full_data_once_per_point():
         sweep.grid(["loss"], ["hard"], [100], [0.5], [0])
 
 
+@pytest.mark.slow  # about a minute: a Dask cluster started twice (the store's resume is tested without it below)
 def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
     results = tmp_path / "results"
     script = (

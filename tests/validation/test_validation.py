@@ -176,6 +176,32 @@ def test_forgetting_counts_correct_to_wrong_transitions_and_never_learned_is_max
     np.testing.assert_array_equal(metrics.forgetting.forgetting_counts(correct, presented), [1, 1, 5])
 
 
+def test_forgetting_over_steps_counts_the_very_run_a_fair_job_trains(toy):
+    """The fair test counts forgetting over its converged runs: with the job's config, steps and seed, the
+    scoring run is the job's own f = 1 training run, presentation by presentation."""
+    x, y = toy
+    job_run = validation.train(x, y, validation.get_config("toy", budget="steps", steps=20), seed=3)
+    s = validation.score("forgetting", x, y, seed=3, config="toy", steps=20)
+    np.testing.assert_array_equal(s.scores, metrics.forgetting.forgetting_counts(job_run.correct, job_run.presented))
+    assert s.config["options"]["steps"] == 20
+
+
+def test_knn_accuracy_reads_the_class_structure_of_an_embedding():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    clustered = np.eye(4)[labels] + 0.1 * rng.standard_normal((200, 4))
+    assert metrics.prototypes.knn_accuracy(clustered, labels, k=5) == 1.0
+    assert metrics.prototypes.knn_accuracy(rng.standard_normal((200, 4)), labels, k=5) < 0.5
+
+
+def test_the_prototypes_embedding_quality_is_measured_against_the_untrained_network(toy):
+    x, y = toy
+    opts = dict(metrics.DEFAULTS["prototypes"], epochs=1, widths=(8, 8, 8), stem=8, batch_size=64)
+    q = metrics.prototypes.embedding_quality(x[:100], y[:100], k=5, **opts)
+    assert set(q) == {"knn_accuracy", "untrained_knn_accuracy", "k", "chance"}
+    assert 0.0 <= q["knn_accuracy"] <= 1.0 and 0.0 <= q["untrained_knn_accuracy"] <= 1.0 and q["chance"] == 0.1
+
+
 def test_memorization_and_influence_are_conditional_differences_with_errors():
     inside = np.array([[1, 0], [1, 1], [0, 1], [0, 0]], bool)  # 4 runs x 2 training examples
     correct = np.array([[1, 1], [1, 1], [0, 1], [0, 0]], bool)

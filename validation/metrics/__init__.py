@@ -54,7 +54,8 @@ METRICS = {
     # steps=None: train `epochs` passes; steps=S: a run of S steps, read at stop_after of it (the fair protocol)
     "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0)),
     "grand": Metric(grand.grand, dict(inits=2, epochs=1.0, config="sweep", chunk=64, steps=None, stop_after=1.0)),
-    "forgetting": Metric(forgetting.forgetting, dict(epochs=6.0, config="sweep")),
+    # steps=S: counted over an S-step run, the fair test's converged run itself (docs/validation.md)
+    "forgetting": Metric(forgetting.forgetting, dict(epochs=6.0, config="sweep", steps=None)),
     "memorization": Metric(memorization.memorization, dict(models=8, subset_fraction=0.7, config="sweep")),
     "influence": Metric(influence.influence, dict(models=8, subset_fraction=0.7, config="sweep", reduce="max"), test_set=True),
     "prototypes": Metric(

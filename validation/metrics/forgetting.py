@@ -27,6 +27,9 @@ def forgetting_counts(correct, presented=None):
     return counts
 
 
-def forgetting(x, y, *, epochs, config, seed=0, progress=False):
-    r = train(x, y, config, seed=seed, epochs=epochs, budget="epochs", progress=progress)
+def forgetting(x, y, *, epochs, config, steps=None, seed=0, progress=False):
+    """Counts over one training run: ``epochs`` passes, or a run of ``steps`` steps.  With the fair test's config
+    and steps and the job's seed, that run is the job's own converged f = 1 run (same data, order and init)."""
+    rule = dict(budget="epochs", epochs=epochs) if steps is None else dict(budget="steps", steps=int(steps))
+    r = train(x, y, config, seed=seed, progress=progress, **rule)
     return forgetting_counts(r.correct, r.presented).astype(float), None

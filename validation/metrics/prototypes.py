@@ -65,8 +65,38 @@ def nt_xent(z1, z2, temperature):
     return -jnp.mean(jax.nn.log_softmax(sim, axis=1)[jnp.arange(2 * n), positives])
 
 
-def prototypes(x, *, epochs, clusters, embed_dim, temperature, batch_size, lr, widths, stem, seed=0, progress=False):
+def prototypes(x, *, clusters, seed=0, progress=False, **network):
     """Self-supervised prototype scores from the images alone (no labels in the signature)."""
+    emb = ssl_embeddings(x, seed=seed, progress=progress, **network)
+    centroids = spherical_kmeans(emb, clusters, seed=seed)
+    return nearest_centroid_distance(emb, centroids), None
+
+
+def knn_accuracy(embeddings, labels, k=20):
+    """Leave-one-out k-nearest-neighbour accuracy (cosine, majority vote) of an embedding: how much class
+    structure the self-supervised network found, without ever training on a label."""
+    e = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    labels = np.asarray(labels)
+    votes = []
+    for start in range(0, len(e), 1000):
+        sims = e[start : start + 1000] @ e.T
+        sims[np.arange(sims.shape[0]), start + np.arange(sims.shape[0])] = -np.inf  # leave the example out
+        nearest = np.argpartition(-sims, k, axis=1)[:, :k]
+        votes.append([np.bincount(row, minlength=labels.max() + 1).argmax() for row in labels[nearest]])
+    return float(np.mean(np.concatenate(votes) == labels))
+
+
+def embedding_quality(x, y, *, k=20, seed=0, progress=False, **options):
+    """The prototypes network's k-NN accuracy on ``(x, y)``, and the same for the untrained network (epochs = 0):
+    the measured quality of the embedding the scores come from.  ``options`` as for the metric."""
+    network = {name: v for name, v in options.items() if name != "clusters"}
+    trained = knn_accuracy(ssl_embeddings(x, seed=seed, progress=progress, **network), y, k)
+    untrained = knn_accuracy(ssl_embeddings(x, seed=seed, **(network | {"epochs": 0})), y, k)
+    return dict(knn_accuracy=trained, untrained_knn_accuracy=untrained, k=k, chance=1.0 / len(np.unique(y)))
+
+
+def ssl_embeddings(x, *, epochs, embed_dim, temperature, batch_size, lr, widths, stem, seed=0, progress=False):
+    """The embeddings of a SimCLR-style network trained ``epochs`` passes on the images alone."""
     model = ResNet(widths=tuple(widths), stem=stem, num_classes=embed_dim)
     key = jax.random.PRNGKey(seed)
     key, k_init = jax.random.split(key)
@@ -100,6 +130,4 @@ def prototypes(x, *, epochs, clusters, embed_dim, temperature, batch_size, lr, w
             key, k = jax.random.split(key)
             params, batch_stats, opt_state, _ = step(params, batch_stats, opt_state, x[order[b * bs : (b + 1) * bs]], k)
     embed = jax.jit(lambda xb: model.apply({"params": params, "batch_stats": batch_stats}, normalise(xb), train=False))
-    emb = np.concatenate([np.asarray(embed(x[i : i + 1000])) for i in range(0, n, 1000)])
-    centroids = spherical_kmeans(emb, clusters, seed=seed)
-    return nearest_centroid_distance(emb, centroids), None
+    return np.concatenate([np.asarray(embed(x[i : i + 1000])) for i in range(0, n, 1000)])

@@ -229,3 +229,17 @@ def test_the_full_pool_and_gpu_plans_use_all_50k_images_at_one_budget():
     assert _points(cpu) == {(50000, p, f, s, False) for s in (0, 1) for p, f in (("random", 1.0), ("random", 0.5), ("hard", 0.5))}
     assert len(gpu) == 3 * (1 + 5 * 3)  # per seed: f = 1 once, then 5 fractions x random, hard, easy
     assert sweep.gpu_plan(steps=100)[0].steps == 100
+
+
+def test_a_clone_resumes_the_committed_fair_sweep_from_its_job_entries():
+    """Issue 15, item 3: the finished runs' entries are committed beside their table, so a fresh clone counts
+    them as done and trains only the rest."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    folder = Path(__file__).parents[2] / "figures" / "data" / "cifar10_fair"
+    table = pd.read_csv(folder / "runs.csv")
+    jobs = sweep.fair_plan(int(table.steps.iloc[0]))
+    assert len(jobs) - len(sweep.pending(jobs, folder)) == len(table)
+    assert set(table.config_hash) <= {j.key for j in jobs}

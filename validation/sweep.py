@@ -211,6 +211,22 @@ def gpu_plan(steps=FULL_POOL_STEPS, seeds=(0, 1, 2)):
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
+SUBSET_MODELS = 128  # per-example standard error of memorization at most 0.1: sqrt(0.25/90 + 0.25/38) = 0.096
+
+
+def gpu_memorization_plan(steps, seeds=(0, 1)):
+    """The GPU plan's second part: memorization and influence from 128 subset models each (70% subsets, the
+    default config) on the nested 2.5k pool, keep-hard and keep-easy at f = 0.5, against random at f = 1 and 0.5,
+    every run ``steps`` steps: 12 runs on one device."""
+    common = dict(config="default", budget="steps", steps=int(steps), pool="nested")
+    options = dict(models=SUBSET_MODELS, subset_fraction=0.7, config="default")
+    jobs = grid(["random"], ["random"], [2500], (1.0, 0.5), seeds, **common)
+    for metric in ("memorization", "influence"):
+        metric_options = json.dumps(options | ({"reduce": "max"} if metric == "influence" else {}))
+        jobs += grid([metric], ["hard", "easy"], [2500], (0.5,), seeds, metric_options=metric_options, **common)
+    return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
 def high_compression_plan(steps, seeds=(0, 1)):
     """Issue 14's evidence, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""

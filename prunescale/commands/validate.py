@@ -168,7 +168,8 @@ def sweep_cmd(
         help="default (the short-budget experiments A and B) | pilot (the fair test's budget pilot) | "
         "fair (the fair test's CPU plan, with --steps) | compression (ccs and mixed at f = 0.3, 0.1, with --steps) | "
         "full-pool (the 50k pool, f 1 and 0.5; --steps default 3907) | gpu (the 50k plan for a lent GPU; --steps "
-        "default 3907) | custom (the options below).",
+        "default 3907) | gpu-memorization (memorization and influence from 128 subset models on 2.5k, with --steps) | "
+        "custom (the options below).",
     ),
     steps: int = typer.Option(
         None, "--steps", help="fair, compression, full-pool and gpu plans (and custom with --budget steps): steps of every run."
@@ -226,6 +227,10 @@ def sweep_cmd(
         if steps is None or steps < 1:
             raise ValueError("--plan compression needs --steps, a positive integer (the fair test's budget)")
         jobs = sweep.high_compression_plan(steps)
+    elif plan == "gpu-memorization":
+        if steps is None or steps < 1:
+            raise ValueError("--plan gpu-memorization needs --steps, a positive integer (the fair test's budget)")
+        jobs = sweep.gpu_memorization_plan(steps)
     elif plan in ("full-pool", "gpu"):
         if steps is not None and steps < 1:
             raise ValueError(f"--steps must be a positive integer, got {steps}")
@@ -247,7 +252,9 @@ def sweep_cmd(
             metric_options=metric_options,
         )
     else:
-        raise ValueError(f"--plan must be default, pilot, fair, compression, full-pool, gpu or custom, got {plan!r}")
+        raise ValueError(
+            f"--plan must be default, pilot, fair, compression, full-pool, gpu, gpu-memorization or custom, got {plan!r}"
+        )
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
     csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")

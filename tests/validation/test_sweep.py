@@ -243,3 +243,14 @@ def test_a_clone_resumes_the_committed_fair_sweep_from_its_job_entries():
     jobs = sweep.fair_plan(int(table.steps.iloc[0]))
     assert len(jobs) - len(sweep.pending(jobs, folder)) == len(table)
     assert set(table.config_hash) <= {j.key for j in jobs}
+
+
+def test_the_gpu_memorization_plan_scores_from_enough_subset_models_for_a_tenth_standard_error():
+    jobs = sweep.gpu_memorization_plan(3125)
+    assert len(jobs) == 12 and {j.pool_size for j in jobs} == {2500} and {j.steps for j in jobs} == {3125}
+    scored = [j for j in jobs if j.metric in ("memorization", "influence")]
+    for job in scored:
+        options = json.loads(job.metric_options)
+        models, inside = options["models"], round(options["subset_fraction"] * options["models"])
+        assert (0.25 / inside + 0.25 / (models - inside)) ** 0.5 <= 0.1  # the worst case, p = 1/2
+        sweep.check_job(job)

@@ -250,8 +250,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
 
     A job whose entry exists returns that row without training: Dask may run
     a task again (a worker lost after its result was written)."""
-    from .data import class_balanced_subset, load_cifar10, nested_pool, prune
-    from .metrics import score
+    from .data import load_cifar10
     from .train import accuracy, train
     from .xla import prefer_fast_cpu_convolutions
 
@@ -265,29 +264,8 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
     d = load_cifar10(data_path, verify=verify)
     if not verify and d.checksum != job.data:
         raise ValueError(f"job {job.key} was planned for data {job.data}, but {data_path or 'the data file'} is {d.checksum}")
-    draw_pool = class_balanced_subset if job.pool == "balanced" else nested_pool
-    pool = draw_pool(d.y_train, job.pool_size, seed=job.seed)
+    kept = kept_set(job, d, score_cache)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
-    scores = np.zeros(len(d.y_train))
-    if job.policy != "random":
-        extra = dict(x_test=x_test, y_test=y_test) if job.metric == "influence" else {}
-        s = score(
-            job.metric,
-            d.x_train[pool],
-            d.y_train[pool],
-            seed=job.seed,
-            cache_dir=score_cache,
-            **extra,
-            **json.loads(job.metric_options),
-        )
-        scores[pool] = s.scores
-    labels = d.y_train if job.class_balanced else None
-    if job.policy in POLICIES:
-        kept = prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed, labels=labels)
-    else:  # ccs, mixed: validation.selection, with its default settings
-        from .selection import select
-
-        kept = pool[select(scores[pool], job.keep_fraction, job.policy, seed=job.seed, labels=None if labels is None else labels[pool])]
     cfg = job.train_config()
     net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed)
     row = dict(
@@ -311,6 +289,54 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
     )
     jobs_store(results_dir).save(config, row)
     return row
+
+
+def kept_set(job: Job, d, score_cache=None, cached_only=False):
+    """The training-set indices a job keeps: its pool, scored (from the cache where it holds them) and pruned.
+
+    With ``cached_only``, None where the scores are not in the cache (nothing is trained)."""
+    from store import KeyedStore
+
+    from .data import class_balanced_subset, nested_pool, prune
+    from .metrics import metric_config, score
+
+    draw_pool = class_balanced_subset if job.pool == "balanced" else nested_pool
+    pool = draw_pool(d.y_train, job.pool_size, seed=job.seed)
+    scores = np.zeros(len(d.y_train))
+    if job.policy != "random":
+        test = dict(x_test=d.x_test[: job.test_size], y_test=d.y_test[: job.test_size]) if job.metric == "influence" else {}
+        args = (job.metric, d.x_train[pool], d.y_train[pool])
+        options = dict(seed=job.seed, **test, **json.loads(job.metric_options))
+        if cached_only and (score_cache is None or KeyedStore(score_cache, prefix=job.metric).load(metric_config(*args, **options)) is None):
+            return None
+        scores[pool] = score(*args, cache_dir=score_cache, **options).scores
+    labels = d.y_train if job.class_balanced else None
+    if job.policy in POLICIES:
+        return prune(scores, pool, job.keep_fraction, job.policy, seed=job.seed, labels=labels)
+    from .selection import select  # ccs, mixed, with their default settings
+
+    return pool[select(scores[pool], job.keep_fraction, job.policy, seed=job.seed, labels=None if labels is None else labels[pool])]
+
+
+def kept_class_balance(jobs, results_dir, data_path=None, score_cache=None) -> pd.DataFrame:
+    """Per finished job, how its kept set spreads over the classes: the smallest and largest class share and the
+    counts (the fair test reports them; scores come from the cache, nothing is trained)."""
+    import pandas as pd
+
+    from .data import load_cifar10
+
+    d = load_cifar10(data_path)
+    rows = []
+    for job in jobs:
+        kept = kept_set(job, d, score_cache, cached_only=True) if is_done(job, results_dir) else None
+        if kept is not None:
+            counts = np.bincount(d.y_train[kept], minlength=10)
+            shares = counts / counts.sum()
+            rows.append(dict(config_hash=job.key, metric=job.metric, policy=job.policy, pool_size=job.pool_size,
+                             keep_fraction=job.keep_fraction, seed=job.seed, class_balanced=job.class_balanced,
+                             smallest_share=float(shares.min()), largest_share=float(shares.max()),
+                             counts=" ".join(map(str, counts))))
+    return pd.DataFrame(rows)
 
 
 def device_name():

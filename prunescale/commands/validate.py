@@ -313,6 +313,11 @@ def verdict_cmd(
         None, "--out", help="Folder for verdicts.json (every number behind the verdicts) and cifar10_fair.png (default results/fair)."
     ),
     refresh_committed: bool = REFRESH_COMMITTED,
+    kept_balance: bool = typer.Option(
+        False, "--kept-balance", help="Also write kept_class_balance.csv: each finished run's kept set by class "
+        "(reads CIFAR-10 and the cached scores beside the table; trains nothing)."
+    ),
+    data: Path = DATA,
     as_json: bool = JSON,
 ):
     """The fair test's verdict on each of the paper's three claims (reproduced, not reproduced or undecided), and its figure."""
@@ -341,7 +346,34 @@ def verdict_cmd(
                 f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp "
                 f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
             )
-    emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])
+    written = [f"wrote {record_path}, {figure_path} and its PDF"]
+    if kept_balance:
+        from store import atomic_write
+
+        balance = _kept_balance(csv, data)
+        balance_path = record_path.with_name("kept_class_balance.csv")
+        atomic_write(balance_path, balance.to_csv(index=False, float_format="%.6g"))
+        for (policy, balanced), group in balance.groupby(["policy", "class_balanced"]):
+            lines.append(
+                f"kept sets, {policy}{' (class-balanced)' if balanced else ''}: class shares "
+                f"{group.smallest_share.min():.3f} to {group.largest_share.max():.3f} over {len(group)} runs"
+            )
+        written.append(f"wrote {balance_path}")
+    emit(record, as_json, lines + written)
+
+
+def _kept_balance(csv, data):
+    """The kept sets' class balance for the runs of a fair-test table, from the job entries and scores beside it."""
+    import pandas as pd
+
+    from validation import sweep
+
+    folder = Path(csv).parent
+    table = pd.read_csv(csv)
+    plans = (sweep.fair_plan, sweep.high_compression_plan, sweep.full_pool_plan, sweep.gpu_plan, sweep.gpu_memorization_plan)
+    jobs = {j.key: j for s in table.steps.dropna().unique() for plan in plans for j in plan(int(s))}
+    ran = [jobs[key] for key in table.config_hash if key in jobs]
+    return sweep.kept_class_balance(ran, folder, data_path=data, score_cache=folder / "scores")
 
 
 @app.command("calibrate")

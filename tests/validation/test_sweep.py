@@ -254,3 +254,19 @@ def test_the_gpu_memorization_plan_scores_from_enough_subset_models_for_a_tenth_
         models, inside = options["models"], round(options["subset_fraction"] * options["models"])
         assert (0.25 / inside + 0.25 / (models - inside)) ** 0.5 <= 0.1  # the worst case, p = 1/2
         sweep.check_job(job)
+
+
+@pytest.mark.cifar10
+def test_the_kept_sets_class_balance_is_reported_for_finished_runs_without_training(tmp_path):
+    import dataclasses
+
+    plain = _jobs()[1]  # random, f = 0.5 of a class-balanced pool of 100
+    balanced = dataclasses.replace(plain, class_balanced=True)
+    scored = _jobs()[2]  # keep-hard: its scores are not cached, so it is left out rather than scored
+    for job in (plain, balanced, scored):
+        _finish(tmp_path, job, test_error=0.5)
+    table = sweep.kept_class_balance([plain, balanced, scored, _jobs()[0]], tmp_path, score_cache=tmp_path / "scores")
+    assert table.class_balanced.tolist() == [False, True]  # the unfinished f = 1 job and the unscored one: absent
+    counts = [list(map(int, c.split())) for c in table.counts]
+    assert [sum(c) for c in counts] == [50, 50] and counts[1] == [5] * 10
+    assert table.smallest_share.iloc[1] == table.largest_share.iloc[1] == 0.1

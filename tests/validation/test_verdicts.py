@@ -135,3 +135,15 @@ def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_
     main(["validate", "verdict"])
     assert "runs in figures/data/cifar10_fair/runs.csv" in capsys.readouterr().out
     assert (tmp_path / "results" / "fair" / "verdicts.json").exists()
+
+
+@__import__("pytest").mark.cifar10
+def test_the_kept_sets_class_balance_of_the_committed_runs_is_reported_on_request(tmp_path, capsys):
+    import pandas as pd
+
+    from prunescale.cli import main
+
+    main(["validate", "verdict", "--out", str(tmp_path), "--kept-balance"])
+    assert "kept sets, random: class shares" in capsys.readouterr().out
+    balance = pd.read_csv(tmp_path / "kept_class_balance.csv")
+    assert (balance.counts.str.split().map(len) == 10).all() and (balance.smallest_share <= 0.1).all()

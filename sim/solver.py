@@ -77,13 +77,19 @@ def _residual(GF, u):
     return v @ v + (1.0 - u.sum()) ** 2
 
 
-def _lawson_hanson(G, max_rounds, margin_tol):
-    """Lawson-Hanson NNLS for the least-distance form, adding the most violated example each round.
+REFRESH_ROUNDS = 32  # rounds between exact refactorisations of the running inverse (its drift is reset)
+
+
+def _lawson_hanson_rounds(G, margin_tol):
+    """``(start, add_step)``: the state and one round of Lawson-Hanson NNLS for the least-distance form of one
+    problem, adding the most violated example each round.
 
     The inverse of the passive set's Gram matrix is bordered by one column a
-    round (a rank-one update).  Adding several examples a round was measured
-    2-4x faster at P = N = 200 but let the running inverse drift at P = 2000,
-    so it was removed.
+    round (a rank-one update); :func:`_refactored` recomputes it exactly every
+    :data:`REFRESH_ROUNDS` rounds, since over hundreds of updates it drifts
+    (at P = 2000 it left problems uncertified).  Adding several examples a
+    round was measured 2-4x faster at P = N = 200 but drifted faster, so it
+    was removed.
     """
     P, N = G.shape
     k = min(P, N + 1)  # the passive set of an LDP problem never exceeds N + 1
@@ -155,10 +161,6 @@ def _lawson_hanson(G, max_rounds, margin_tol):
             converged,
         )
 
-    def adding(state):
-        *_, n, converged = state
-        return ~converged & (n < max_rounds)
-
     start = (
         jnp.full(k, P),
         jnp.zeros((k, N), dt),
@@ -169,8 +171,39 @@ def _lawson_hanson(G, max_rounds, margin_tol):
         0,
         False,
     )
-    slots, _, _, u, _, _, rounds, _ = jax.lax.while_loop(adding, add_step, start)
-    return _polish(G, slots, u), slots, rounds
+    return start, add_step
+
+
+def _refactored(G, state):
+    """The round's state with the passive set's inverse Gram matrix recomputed exactly (empty slots stay zero)."""
+    slots, GF, _, *rest = state
+    occupied = slots < G.shape[0]
+    both = occupied[:, None] & occupied[None, :]
+    gram = jnp.where(both, GF @ GF.T + 1.0, 0.0) + jnp.diag(jnp.where(occupied, 0.0, 1.0))
+    return (slots, GF, jnp.where(both, jnp.linalg.inv(gram), 0.0), *rest)
+
+
+def _lawson_hanson_batch(G, max_rounds, margin_tol, refresh=REFRESH_ROUNDS):
+    """Lawson-Hanson on a batch [B, P, N], one round for every problem at a time, so that the exact
+    refactorisation every ``refresh`` rounds is a real branch (under vmap a per-problem branch runs both sides).
+    A problem that has converged keeps its state."""
+    start = jax.vmap(lambda g: _lawson_hanson_rounds(g, margin_tol)[0])(G)
+    step = jax.vmap(lambda g, s: _lawson_hanson_rounds(g, margin_tol)[1](s))
+
+    def body(carry):
+        t, state = carry
+        new = step(G, state)
+        new = jax.lax.cond((t + 1) % refresh == 0, jax.vmap(_refactored), lambda g, s: s, G, new)
+        done = state[-1]  # converged before this round: nothing changes, not even its round count
+        keep = lambda old, value: jnp.where(done.reshape(done.shape + (1,) * (value.ndim - 1)), old, value)
+        return t + 1, jax.tree_util.tree_map(keep, state, new)
+
+    def running(carry):
+        t, state = carry
+        return jnp.any(~state[-1]) & (t < max_rounds)
+
+    _, (slots, _, _, u, _, _, rounds, _) = jax.lax.while_loop(running, body, (0, start))
+    return jax.vmap(_polish)(G, slots, u), slots, rounds
 
 
 def _polish(G, slots, u):
@@ -198,13 +231,12 @@ def _certify(G, GF, a, xp=jnp):
     return w_feasible, gap, min_margin
 
 
-def _solve_one(G, max_rounds, margin_tol):
-    u, slots, steps = _lawson_hanson(G, max_rounds, margin_tol)
+def _certified_answer(G, u, slots):
+    """The student, its relative duality gap and smallest margin, from one problem's NNLS solution ``u``."""
     GF, _ = _passive_rows(G, slots)
     denominator = 1.0 - u.sum()
     a = jnp.maximum(u, 0.0) / jnp.where(denominator > 0, denominator, jnp.inf)
-    w, gap, min_margin = _certify(G, GF, a)
-    return w, gap, min_margin, steps
+    return _certify(G, GF, a)
 
 
 @partial(jax.jit, static_argnames=("tol", "max_rounds"))
@@ -216,7 +248,8 @@ def solve_batch(G, *, tol=DEFAULT_TOL, max_rounds=None):
     """
     P, N = G.shape[-2:]
     max_rounds = 4 * (N + 1) + P if max_rounds is None else max_rounds
-    w, gap, min_margin, steps = jax.vmap(lambda g: _solve_one(g, max_rounds, 1e-13))(G)
+    u, slots, steps = _lawson_hanson_batch(G, max_rounds, 1e-13)
+    w, gap, min_margin = jax.vmap(_certified_answer)(G, u, slots)
     certified = gap <= tol
     w = jnp.where(certified[:, None], w, jnp.nan)
     kappa = 1.0 / jnp.linalg.norm(w, axis=-1)

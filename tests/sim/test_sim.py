@@ -91,6 +91,41 @@ def test_bad_input_is_named(X, y, match):
         max_margin(X, y)
 
 
+def test_the_running_inverse_is_refactorised_exactly_on_the_passive_set():
+    """Drift is reset by recomputing the inverse Gram matrix of the occupied slots; empty slots stay zero."""
+    import jax
+    import jax.numpy as jnp
+
+    from sim import solver
+
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        G = jnp.asarray(rng.standard_normal((30, 8)))
+        start, add_step = solver._lawson_hanson_rounds(G, 1e-13)
+        state = start
+        for _ in range(5):
+            state = add_step(state)
+        slots, GF, inverse, *_ = solver._refactored(G, state)
+        occupied = np.asarray(slots) < 30
+        gram = np.asarray(GF @ GF.T + 1.0)[np.ix_(occupied, occupied)]
+        np.testing.assert_allclose(np.asarray(inverse)[np.ix_(occupied, occupied)] @ gram, np.eye(occupied.sum()), atol=1e-10)
+        assert not np.asarray(inverse)[~occupied].any() and occupied.sum() >= 2
+
+
+@pytest.mark.slow
+def test_refactorising_certifies_the_keep_hard_problems_the_drifting_inverse_left_uncertified():
+    """At P = 2000 keep-hard (seeds 0-15, the benchmark's instances, batch 16) the rank-one-updated inverse
+    alone left one problem uncertified on this machine (gap 3e-3); with the refactorisation every one is."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from bench_sim import instances
+
+    X, y = instances(2000, 200, 16, "hard", 0.5)
+    assert max_margin(X, y, strict=False, solver="jax").certified.all()
+
+
 def test_an_unknown_solver_is_named():
     with pytest.raises(ValueError, match="solver must be one of 'jax', 'active-set'"):
         max_margin(np.ones((1, 1)), np.ones(1), solver="cvxpy")

@@ -175,3 +175,9 @@ def test_the_chosen_keep_fraction_is_never_worse_than_keeping_everything_beyond_
     choice = theory.optimal_keep_fraction(alpha_tot, theta, rtol=rtol)
     assert choice.min_error <= choice.full_error
     assert choice.error <= (1 + rtol) * choice.min_error * (1 + 1e-12) <= (1 + rtol) * choice.full_error * (1 + 1e-12)
+
+
+def test_an_unpruned_student_overlaps_the_probe_by_R_cos_theta():
+    for policy, f in (("random", 0.3), ("hard", 1.0), ("easy", 1.0)):
+        r = theory.solve(3.0, f, 30.0, policy)
+        assert float(r.rho) == pytest.approx(float(r.R) * np.cos(np.deg2rad(30.0)), rel=1e-12)

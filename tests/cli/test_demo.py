@@ -36,10 +36,14 @@ def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys):
     assert perfect[0]["policy"] == "easy" and perfect[-1]["policy"] == "hard"
 
 
-def test_a_failing_step_is_named(tmp_path, monkeypatch):
+@pytest.mark.parametrize("step, function", [("1/4 \\(theory\\)", "theory_table"), ("2/4 \\(simulation\\)", "simulation_table")])
+def test_a_failing_step_is_named(tmp_path, monkeypatch, step, function):
     def broken(*args, **kwargs):
         raise ValueError("no solver today")
 
-    monkeypatch.setattr(demo, "simulation_table", broken)
-    with pytest.raises(demo.DemoStepError, match=r"step 2/4 \(simulation\) failed: no solver today"):
+    monkeypatch.setattr(demo, function, broken)
+    if function == "simulation_table":  # the theory step before it, at its smallest
+        real = demo.theory_table
+        monkeypatch.setattr(demo, "theory_table", lambda pools, thetas, *a, **k: real(pools[:1], thetas[:1], *a, **k))
+    with pytest.raises(demo.DemoStepError, match=rf"step {step} failed: no solver today"):
         demo.run(tmp_path, progress=False, echo=lambda *a: None)

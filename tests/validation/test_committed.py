@@ -17,35 +17,39 @@ def _numbers(record):
     return json.loads(json.dumps(record, default=jsonable))
 
 
-@pytest.mark.slow
-def test_the_committed_calibration_is_reproduced_exactly():
-    from validation.analysis import calibrate_runs
-
-    assert _numbers(calibrate_runs(RUNS)) == json.loads(CALIBRATION.read_text())
-
-
-def _assert_close(new, old, path="fits"):
+def _assert_close(new, old, rel, path=""):
+    """Every key, list length, string, bool and int exactly; floats to ``rel`` (absolute 1e-12)."""
     if isinstance(old, dict):
         assert set(new) == set(old), path
         for k in old:
-            _assert_close(new[k], old[k], f"{path}/{k}")
+            _assert_close(new[k], old[k], rel, f"{path}/{k}")
     elif isinstance(old, list):
         assert len(new) == len(old), path
         for i, (a, b) in enumerate(zip(new, old)):
-            _assert_close(a, b, f"{path}[{i}]")
+            _assert_close(a, b, rel, f"{path}[{i}]")
     elif isinstance(old, float):
-        assert new == pytest.approx(old, rel=1e-6, abs=1e-12), path
+        assert new == pytest.approx(old, rel=rel, abs=1e-12), path
     else:
         assert new == old, path
 
 
 @pytest.mark.slow
+def test_the_committed_calibration_is_reproduced():
+    """To 1e-8: session 7 solves f = 1 as no pruning for every policy, which moved the theory's keep-fraction
+    searches near f = 1 by 1e-10 (relative); every verdict, winner and count is exact."""
+    from validation.analysis import calibrate_runs
+
+    _assert_close(_numbers(calibrate_runs(RUNS)), json.loads(CALIBRATION.read_text()), rel=1e-8)
+
+
+@pytest.mark.slow
 def test_the_committed_fits_are_reproduced_to_curve_fits_precision():
-    """curve_fit's path differs in the last digits between machines (the pre-layout code gives the same
-    1e-9-level differences here as the current code), so floats are compared to 1e-6 and all else exactly."""
+    """curve_fit's path depends on the machine's BLAS: on session 7's machine the code of session 6 and of now
+    both move the weakly determined broken-law parameters by up to 2e-4 (relative) and everything else by
+    under 1e-5.  So floats are compared to 1e-3 and every law choice, verdict and count exactly."""
     from validation.analysis import fit_curves
 
-    _assert_close(_numbers(fit_curves(RUNS)), json.loads(FITS.read_text()))
+    _assert_close(_numbers(fit_curves(RUNS)), json.loads(FITS.read_text()), rel=1e-3)
 
 
 @pytest.mark.slow

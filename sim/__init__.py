@@ -4,7 +4,8 @@ Public API::
 
     simulate(N, alpha_tot, keep_fraction, theta, policy, seeds)  -> xarray.Dataset
     compare_with_theory(result)                                  -> theory, mean, SE, z
-    max_margin(X, y)                  -> batched, certified max-margin students
+    max_margin(X, y, solver=None)     -> batched, certified max-margin students ("active-set" on CPU,
+                                         "jax" on accelerators: the fastest certified solver per backend)
     max_margin_reference(X, y)        -> one problem, exact scipy NNLS (the baseline)
     draw(seed, N, alpha_tot, keep_fraction, theta, policy)       -> one pruned set (numpy)
     draw_pruned(key, theta, N=, pool=, kept=, policy=)           -> the same, jittable

@@ -286,11 +286,18 @@ def solve_batch_cpu(G, *, tol=DEFAULT_TOL):
     return MaxMarginResult(w, 1.0 / np.linalg.norm(w, axis=-1), gap, min_margin, certified, steps)
 
 
-def _nnls_multipliers(G):
-    """``(support, a)`` from scipy NNLS on the least-distance form, or None where it is not separable."""
+def _least_distance_nnls(G):
+    """Lawson and Hanson's NNLS for the least-distance form: ``(E, target, u)`` with ``E = [G^T; 1^T]``."""
     P, N = G.shape
     E = np.vstack([G.T, np.ones((1, P))])
-    u, _ = nnls(E, np.eye(N + 1)[N], maxiter=50 * P)
+    target = np.eye(N + 1)[N]
+    u, _ = nnls(E, target, maxiter=50 * P)
+    return E, target, u
+
+
+def _nnls_multipliers(G):
+    """``(support, a)`` from scipy NNLS on the least-distance form, or None where it is not separable."""
+    _, _, u = _least_distance_nnls(G)
     if u.sum() >= 1.0 - 1e-12:
         return None
     support = np.flatnonzero(u > 0)
@@ -398,11 +405,8 @@ def max_margin_reference(X, y):
     """
     X = np.asarray(X, np.float64)
     G = X * np.asarray(y, np.float64)[:, None]
-    P, N = G.shape
-    E = np.vstack([G.T, np.ones((1, P))])
-    target = np.zeros(N + 1)
-    target[-1] = 1.0
-    u, _ = nnls(E, target, maxiter=50 * P)
+    N = G.shape[1]
+    E, target, u = _least_distance_nnls(G)
     r = E @ u - target
     if abs(r[N]) < 1e-12:
         raise ValueError("max_margin_reference: the problem is not separable")

@@ -145,8 +145,27 @@ def crossover(frame, metric="el2n"):
     return dict(metric=metric, points=table, changes=changes, holds=bool(changes))
 
 
-def _slope(n, e):
-    return float(np.polyfit(np.log(n), np.log(e), 1)[0])
+def _seed_sums(rows):
+    """Per seed and kept size: the sum of the runs' errors and their count (a seed may hold two runs of one size)."""
+    grouped = rows.groupby(["seed", "n_train"]).test_error
+    sums, counts = grouped.sum().unstack(fill_value=0.0), grouped.count().unstack(fill_value=0)
+    return sums, counts
+
+
+def _slopes(weights, sums, counts):
+    """Log-log slope of the seed-weighted mean curve, one per row of ``weights`` [B, seeds].
+
+    A kept size that no chosen seed has drops out, as ``dropna`` would; the slope is the least-squares one."""
+    total, n = weights @ sums.to_numpy(), weights @ counts.to_numpy()
+    present = n > 0
+    y = np.log(np.where(present, total, 1.0) / np.where(present, n, 1.0))
+    x = np.broadcast_to(np.log(sums.columns.to_numpy(float)), y.shape)
+    k = present.sum(-1)
+    x_mean = np.where(present, x, 0.0).sum(-1) / k
+    y_mean = np.where(present, y, 0.0).sum(-1) / k
+    dx, dy = np.where(present, x - x_mean[:, None], 0.0), np.where(present, y - y_mean[:, None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k >= 2, (dx * dy).sum(-1) / (dx * dx).sum(-1), np.nan)
 
 
 def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstrap=BOOTSTRAP, seed=0):
@@ -165,20 +184,20 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
     if randoms.n_train.nunique() < 2:
         raise ValueError(f"the random curve needs runs at two or more kept sizes in [{lo}, {hi}]")
     seeds = np.array(sorted(set(curve.seed) & set(randoms.seed)))
-
-    def slopes(chosen):
-        def mean_curve(rows):
-            counts = pd.Series(chosen).value_counts()
-            w = rows.seed.map(counts).fillna(0)
-            g = (rows.test_error * w).groupby(rows.n_train).sum() / w.groupby(rows.n_train).sum()
-            return g.dropna()
-
-        c, r = mean_curve(curve), mean_curve(randoms)
-        return _slope(c.index, c.values), _slope(r.index, r.values)
-
-    s_curve, s_random = slopes(seeds)
     rng = np.random.default_rng(seed)
-    diffs = np.array([np.subtract(*slopes(rng.choice(seeds, seeds.size))) for _ in range(bootstrap)])
+    resamples = [rng.choice(seeds, seeds.size) for _ in range(bootstrap)]
+    # row 0: every seed once; then one row per resample, each seed weighted by how often it was drawn
+    drawn = [np.bincount(np.searchsorted(seeds, r), minlength=seeds.size) for r in resamples]
+    weights = np.array([np.ones(seeds.size), *drawn], float)
+
+    def slopes(rows):
+        sums, counts = _seed_sums(rows)
+        sums, counts = sums.reindex(seeds, fill_value=0.0), counts.reindex(seeds, fill_value=0)
+        return _slopes(weights, sums, counts)
+
+    curve_slopes, random_slopes = slopes(curve), slopes(randoms)
+    s_curve, s_random = float(curve_slopes[0]), float(random_slopes[0])
+    diffs = curve_slopes[1:] - random_slopes[1:]
     ci = np.quantile(diffs, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]).tolist()
     pool = int(curve[curve.n_train == hi].pool_size.iloc[0])
     at_largest = paired_difference(  # against random pruning to the same kept size of the same pool

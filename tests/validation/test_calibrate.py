@@ -9,6 +9,7 @@ from validation import calibrate
 POOL = 20000.0
 D, A, THETA = 500.0, 2.0, 15.0
 F = np.array([0.8, 0.6, 0.4, 0.3, 0.2, 0.1])
+CROSSING = np.array([0.6, 0.3, 0.1])  # keep-hard wins at the first two, keep-easy at the last (pool 40 d, 15 deg)
 
 
 def _curve(n, f, theta, policy, rel=0.01, seed=0):
@@ -57,7 +58,7 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path)
 
     rows = []
     for seed in (0, 1):
-        for policy, fractions in (("random", np.array([1.0, *F])), ("hard", F), ("easy", F)):
+        for policy, fractions in (("random", np.array([1.0, *CROSSING])), ("hard", CROSSING), ("easy", CROSSING)):
             e, _ = _curve(POOL * fractions, fractions, THETA if policy != "random" else 0.0, policy, seed=seed + 7)
             for f, err in zip(fractions, e):
                 metric = "random" if policy == "random" else "el2n"
@@ -77,11 +78,11 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path)
     pd.DataFrame(rows, columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
     (pool,) = calibrate_runs(tmp_path / "runs.csv")["pools"]
     (crossover,) = pool["crossover"]
-    assert crossover["metric"] == "el2n" and crossover["points_fitted"] == 2 * F.size
+    assert crossover["metric"] == "el2n" and crossover["points_fitted"] == 2 * CROSSING.size
     lo, hi = crossover["theta_ci95"]
     assert lo < crossover["theta"] < hi and crossover["theta"] == pytest.approx(THETA, abs=3.0)
     fractions = [p["keep_fraction"] for p in crossover["points"]]
-    assert sorted(fractions) == sorted(F)
+    assert sorted(fractions) == sorted(CROSSING)
     truth, _, _ = theory.best_policy(POOL / D, fractions, THETA)
     assert set(truth) == {"hard", "easy"}  # the pool straddles a crossover
     for p, winner in zip(crossover["points"], truth):

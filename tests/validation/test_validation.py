@@ -225,12 +225,14 @@ def test_grand_is_the_full_parameter_gradient_norm(toy):
     fast = np.asarray(metrics.grand._grad_norms(r.params, r.batch_stats, x[:4], y[:4], cfg=r.config))
     model = validation.train.__globals__["make_model"](r.config)
 
-    def loss(p, i):
-        logits = model.apply({"params": p, "batch_stats": r.batch_stats}, normalise(x[i : i + 1]), train=False)
-        return per_example_loss(logits, y[i : i + 1], 0.0)[0]
+    @jax.jit
+    @jax.grad
+    def gradient(p, image, label):  # one example's own gradient, by plain autodiff
+        logits = model.apply({"params": p, "batch_stats": r.batch_stats}, normalise(image), train=False)
+        return per_example_loss(logits, label, 0.0)[0]
 
     for i in range(4):
-        g = jax.grad(loss)(r.params, i)
+        g = gradient(r.params, x[i : i + 1], y[i : i + 1])
         norm = np.sqrt(sum(float((v**2).sum()) for v in jax.tree_util.tree_leaves(g)))
         assert fast[i] == pytest.approx(norm, rel=1e-4)
     assert len(jax.tree_util.tree_leaves(r.params)) > 2  # every layer, not the last one only
@@ -247,7 +249,7 @@ def test_self_supervised_prototypes_never_see_a_label(toy):
 
     x, y = toy
     assert "y" not in inspect.signature(metrics.prototypes.prototypes).parameters
-    opts = dict(epochs=1, batch_size=64)
+    opts = dict(epochs=1, batch_size=64, widths=(8, 16, 16), stem=8, embed_dim=16)  # a toy-sized network
     a = validation.score("prototypes", x[:100], y[:100], **opts)
     b = validation.score("prototypes", x[:100], np.random.default_rng(0).permutation(y[:100]), **opts)
     c = validation.score("prototypes", x[:100], None, **opts)

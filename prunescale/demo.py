@@ -14,12 +14,27 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import theory
 from store import atomic_write, check_output_folder
 
 POOLS = (2.0, 5.0, 20.0, 100.0, 1000.0)
 THETAS = (0.0, 10.0, 30.0)
+
+
+class Sizes(NamedTuple):
+    pools: tuple  # pool sizes alpha_tot of the theory table
+    thetas: tuple  # metric angles (degrees)
+    N: int  # the simulation's dimension
+    seeds: int
+    sim_pools: tuple  # the pools simulated
+
+
+SIZES = {
+    "quick": Sizes((2.0, 5.0, 20.0, 1000.0), (0.0, 10.0), 100, 8, (5.0, 20.0)),
+    "full": Sizes(POOLS, THETAS, 200, 24, POOLS),
+}
 CIFAR_RUNS = Path(__file__).resolve().parents[1] / "figures" / "data" / "cifar10_runs.csv"  # the committed table
 
 
@@ -126,10 +141,7 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
     started = time.time()
     out = check_output_folder(out, "--out")
     out.mkdir(parents=True, exist_ok=True)
-    pools = POOLS if full else (2.0, 5.0, 20.0, 1000.0)
-    thetas = THETAS if full else (0.0, 10.0)
-    N, seeds = (200, 24) if full else (100, 8)
-    sim_pools = pools if full else (5.0, 20.0)
+    pools, thetas, N, seeds, sim_pools = SIZES["full" if full else "quick"]
 
     echo("1/4 theory: the best keep fraction for each pool and metric quality")
     with _step("1/4 (theory)"), tqdm(total=len(pools) * len(thetas), desc="theory", disable=not progress) as bar:

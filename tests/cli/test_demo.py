@@ -8,10 +8,24 @@ from prunescale import demo
 from prunescale.cli import main
 
 
-def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys):
+TINY = demo.Sizes(pools=(2.0, 1000.0), thetas=(0.0,), N=50, seeds=4, sim_pools=(2.0,))
+
+
+def test_demo_writes_a_report_with_tables_and_figures(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(demo.SIZES, "quick", TINY)  # every step, at the smallest sizes that still show a crossover
     out = tmp_path / "report"
     main(["demo", "--out", str(out)])
-    printed = capsys.readouterr().out
+    _check_report(out, capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_the_demo_at_its_own_sizes_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "report"
+    main(["demo", "--out", str(out)])
+    _check_report(out, capsys.readouterr().out)
+
+
+def _check_report(out, printed):
     for step in ("1/4 theory", "2/4 simulation", "3/4 figures", "4/4 report"):
         assert step in printed, f"the demo did not reach step {step!r}"
     assert f"report: {(out / 'report.md').resolve()}" in printed

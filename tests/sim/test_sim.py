@@ -339,7 +339,7 @@ def test_the_theory_comparison_is_one_broadcast_call_per_policy_with_the_per_poi
     """Broadcasting changes only the last bits (the solver's array operations round by chunk): 1e-13."""
     import theory
 
-    res = simulate(N=20, alpha_tot=[3.0, 6.0], keep_fraction=[0.4, 1.0], theta=[0.0, 10.0], policy=["hard", "easy"], seeds=2)
+    res = simulate(N=20, alpha_tot=3.0, keep_fraction=[0.4, 1.0], theta=[0.0, 10.0], policy=["hard", "easy"], seeds=2)
     cmp = compare_with_theory(res)
     one_by_one = [
         theory.test_error(k / n, k / p, theta=float(t), policy=str(pol))

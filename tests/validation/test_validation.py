@@ -118,7 +118,7 @@ def test_toy_training_runs_records_per_example_quantities_and_is_seeded(toy):
     assert validation.predict(a, x[:10]).shape == (10, 10)
 
 
-@pytest.mark.parametrize("layout", ["NHWC", "NCHW"])
+@pytest.mark.parametrize("layout", ["NHWC", pytest.param("NCHW", marks=pytest.mark.slow)])  # NCHW: the same check
 def test_the_trainer_matches_a_plain_jax_reference_of_the_same_net_and_step(toy, layout):
     import jax
     import jax.numpy as jnp

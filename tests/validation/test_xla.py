@@ -1,5 +1,7 @@
 """The trainer's XLA setting: added where safe, never over a user's own, and recorded."""
 
+import os
+
 import pytest
 
 from validation import xla
@@ -33,7 +35,11 @@ def test_nothing_changes_where_it_is_not_safe_or_not_wanted(fresh, why):
         fresh.setattr(xla, "_backend_started", lambda: True)
     else:
         fresh.setenv(xla.DISABLE, "1")
-    assert xla.prefer_fast_cpu_convolutions() == ""
+    flags = xla.prefer_fast_cpu_convolutions()
+    assert "XLA_FLAGS" not in os.environ  # nothing added
+    assert flags == xla.effective_flags()  # and it reports what the backend runs (or will run) with
+    if why != "backend already started":
+        assert flags == ""
 
 
 def test_an_unknown_flag_is_caught_in_a_child_process_not_by_an_abort_here():

@@ -15,9 +15,6 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
     d = validation.load_cifar10(fake_cifar10_file, verify=False)
     assert d.checksum != validation.data.CHECKSUM  # named as the data it is
 
-    net = validation.train(d.x_train, d.y_train, "toy", seed=0, epochs=2.0)
-    assert 0.2 < validation.accuracy(net, d.x_test, d.y_test) <= 1.0  # learns the fake classes
-
     jobs = sweep.grid(
         ["el2n"],
         ["random", "hard"],
@@ -35,6 +32,8 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
     )
     assert len(frame) == len(jobs) == 5 and frame.test_error.between(0, 1).all()
     assert sorted(frame.n_train.unique()) == [60, 120, 200]
+    whole = frame[(frame.policy == "random") & (frame.keep_fraction == 1.0)].test_error.item()
+    assert whole < 0.8, whole  # the net learns the fake classes (chance: 0.9 error)
     (scores,) = (tmp_path / "s").glob("el2n-*.npz")  # the pool was scored once, into the cache
     assert np.isfinite(np.load(scores)["scores"]).all()
 

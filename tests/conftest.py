@@ -1,6 +1,6 @@
 """Options and markers for the whole suite.
 
-``slow`` tests run only with ``--runslow``; tests that need the real CIFAR-10 are marked ``cifar10`` and are
+``slow`` tests (and the tutorial's doctest) run only with ``--runslow``; tests that need the real CIFAR-10 are marked ``cifar10`` and are
 skipped where no file is found (``validation.find_cifar10``).
 
 The suite's workers share one persistent XLA compilation cache for the run: nearly half of the suite's CPU
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 COMPILATION_CACHE = "JAX_COMPILATION_CACHE_DIR"
+SLOW_DOCUMENTS = {"docs/tutorial.md::tutorial.md"}  # the whole tutorial runs as one doctest (30-45 s): --runslow
 
 
 def pytest_configure(config):
@@ -43,6 +44,8 @@ def pytest_collection_modifyitems(config, items):
     if not _cifar10_found():
         skips.append(("cifar10", pytest.mark.skip(reason="needs the real CIFAR-10 file (validation.find_cifar10)")))
     for item in items:
+        if item.nodeid in SLOW_DOCUMENTS:
+            item.add_marker(pytest.mark.slow)
         for keyword, skip in skips:
             if keyword in item.keywords:
                 item.add_marker(skip)

@@ -13,8 +13,11 @@ CROSSOVER_SIGMAS = 2.0  # a policy wins where the error difference exceeds this 
 RUN_COLUMNS = ("metric", "policy", "pool_size", "keep_fraction", "n_train", "seed", "budget", "test_error")
 
 
-def read_runs(csv) -> pd.DataFrame:
-    """The runs table written by a sweep, or a one-line error naming the file and what is wrong with it."""
+def read_runs(csv, class_balanced=None) -> pd.DataFrame:
+    """The runs table written by a sweep, or a one-line error naming the file and what is wrong with it.
+
+    ``class_balanced`` True or False keeps only the runs pruned that way (a table may hold both: the fair
+    plan runs its claim-1 points both ways, and a curve never mixes them); None keeps every run."""
     from pathlib import Path
 
     path = Path(csv)
@@ -27,6 +30,12 @@ def read_runs(csv) -> pd.DataFrame:
     missing = [c for c in RUN_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(f"runs table {path} lacks the columns {', '.join(missing)}")
+    if class_balanced is not None:
+        if "class_balanced" not in frame:
+            raise ValueError(f"runs table {path} has no class_balanced column to select on")
+        frame = frame[frame.class_balanced.astype(str) == str(bool(class_balanced))].reset_index(drop=True)
+        if frame.empty:
+            raise ValueError(f"runs table {path} holds no runs with class_balanced={bool(class_balanced)}")
     return frame
 
 
@@ -54,9 +63,9 @@ def _check_one_rule(group, curve):
     columns = SAME_WITHIN_A_CURVE + (("steps",) if set(group.get("budget", [])) == {"steps"} else ())
     for column in columns:
         if column in group and group[column].nunique() > 1:
+            select = "--class-balanced or --not-class-balanced selects one" if column == "class_balanced" else "select its rows first"
             raise ValueError(
-                f"curve {curve} mixes {column} {sorted(map(str, group[column].unique()))}: "
-                "one table per rule (select its rows first)"
+                f"curve {curve} mixes {column} {sorted(map(str, group[column].unique()))}: one table per rule ({select})"
             )
 
 
@@ -73,9 +82,11 @@ def _pooled_stderr(stats):
     return np.maximum(np.where(np.isfinite(se), se, 0.0), pooled * e)
 
 
-def fit_curves(csv):
-    """Per curve: every law's fit and AIC, held-out scores, and for pruned curves the criterion."""
-    frame = read_runs(csv)
+def fit_curves(csv, class_balanced=None):
+    """Per curve: every law's fit and AIC, held-out scores, and for pruned curves the criterion.
+
+    ``class_balanced``: as in :func:`read_runs`."""
+    frame = read_runs(csv, class_balanced)
     table = curves(frame)
     summary = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
     for (pool, metric, policy), stats in table.items():
@@ -110,7 +121,7 @@ def fit_curves(csv):
     return summary
 
 
-def calibrate_runs(csv):
+def calibrate_runs(csv, class_balanced=None):
     """Fit (d, A) on the random runs, then theta per metric and policy in each pool; compare best keep fractions.
 
     The effective dimension and scale belong to the network and the data, not
@@ -121,7 +132,7 @@ def calibrate_runs(csv):
     against the theory's (``crossover``)."""
     from . import calibrate
 
-    frame = read_runs(csv)
+    frame = read_runs(csv, class_balanced)  # class_balanced: as in read_runs
     table = curves(frame)
     randoms = [s.assign(se=_pooled_stderr(s)) for (_, _, pol), s in sorted(table.items()) if pol == "random"]
     if not randoms:

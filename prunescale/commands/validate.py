@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -278,6 +279,11 @@ def sweep_cmd(
 
 
 CSV_OPTION = typer.Option(None, "--csv", help="The runs table to read (default RESULTS/runs.csv).")
+CLASS_BALANCED_SELECTION = typer.Option(
+    None,
+    "--class-balanced/--not-class-balanced",
+    help="Read only the class-balanced runs, or only the others (needed where the table holds both).",
+)
 
 
 @app.command("fit")
@@ -285,6 +291,7 @@ def fit_cmd(
     results: Path = RESULTS_OPTION,
     csv: Path = CSV_OPTION,
     out: Path = typer.Option(None, "--out", help="Where to write the fit summaries (default RESULTS/fits.json)."),
+    class_balanced: Optional[bool] = CLASS_BALANCED_SELECTION,
     refresh_committed: bool = REFRESH_COMMITTED,
     as_json: bool = JSON,
 ):
@@ -293,7 +300,7 @@ def fit_cmd(
 
     paths = analysis_paths(results, refresh_committed)
     out = check_output_file(out or paths["fits"], "--out")
-    summary = fit_curves(csv or paths["runs"])
+    summary = fit_curves(csv or paths["runs"], class_balanced)
     save_json(summary, out)
     lines = [
         f"{c['curve']}: best by AIC {c['best_aic']}, by held-out {c['best_heldout']}"
@@ -383,6 +390,7 @@ def calibrate_cmd(
     out: Path = typer.Option(
         None, "--out", help="Where to write the calibration (default RESULTS/calibration.json)."
     ),
+    class_balanced: Optional[bool] = CLASS_BALANCED_SELECTION,
     refresh_committed: bool = REFRESH_COMMITTED,
     as_json: bool = JSON,
 ):
@@ -391,7 +399,7 @@ def calibrate_cmd(
 
     paths = analysis_paths(results, refresh_committed)
     out = check_output_file(out or paths["calibration"], "--out")
-    result = calibrate_runs(csv or paths["runs"])
+    result = calibrate_runs(csv or paths["runs"], class_balanced)
     save_json(result, out)
     sc = result["scale"]
     lines = [f"random runs: d = {sc['d']:.4g}, A = {sc['A']:.3g} (A*d = {sc['A_times_d']:.4g}), {sc['points']} points"]

@@ -158,3 +158,30 @@ def test_a_table_that_mixes_budgets_in_one_curve_is_refused():
     ]
     with pytest.raises(ValueError, match=r"curve pool 100, random, keep random mixes budget \['epochs', 'full_data'\]"):
         curves(pd.DataFrame(rows))
+
+
+def test_a_table_with_both_kinds_of_pruning_is_read_one_kind_at_a_time(tmp_path, capsys):
+    import pandas as pd
+
+    from prunescale.cli import main
+    from validation.analysis import curves, read_runs
+
+    rows = [
+        dict(metric="random", policy="random", pool_size=100, keep_fraction=f, n_train=int(100 * f), seed=s,
+             budget="steps", epochs=10, test_error=0.5 - 0.2 * f + 0.01 * s, class_balanced=balanced)
+        for f, balanced in ((1.0, False), (0.5, False), (0.5, True), (0.3, False))
+        for s in (0, 1)
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "runs.csv", index=False)
+    with pytest.raises(ValueError, match="mixes class_balanced .*--class-balanced or --not-class-balanced selects one"):
+        curves(read_runs(tmp_path / "runs.csv"))
+    assert read_runs(tmp_path / "runs.csv", class_balanced=True).class_balanced.all()
+    plain = read_runs(tmp_path / "runs.csv", class_balanced=False)
+    assert len(plain) == 6 and not plain.class_balanced.any()
+    (curve,) = curves(plain).values()
+    assert curve.n_train.tolist() == [30, 50, 100]
+    with pytest.raises(SystemExit) as stop:  # the commands take the same choice
+        main(["validate", "fit", "--csv", str(tmp_path / "runs.csv"), "--out", str(tmp_path / "fits.json")])
+    assert stop.value.code == 2 and "--not-class-balanced" in capsys.readouterr().err
+    main(["validate", "fit", "--csv", str(tmp_path / "runs.csv"), "--not-class-balanced", "--out", str(tmp_path / "fits.json")])
+    assert '"runs": 6' in (tmp_path / "fits.json").read_text()

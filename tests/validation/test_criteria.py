@@ -119,3 +119,17 @@ def test_the_pilot_takes_the_knee_where_doubling_the_steps_gains_less_than_half_
 
 def test_a_pilot_still_improving_at_its_largest_budget_takes_the_largest():
     assert criteria.pilot_budget(_pilot({782: 0.2, 1563: 0.15, 3125: 0.1}))["steps"] == 3125
+
+
+def test_each_bootstrap_slope_is_the_least_squares_slope_of_its_seed_weighted_mean_curve():
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame(
+        [dict(seed=s, n_train=n, test_error=float(rng.uniform(0.1, 0.5))) for s in (0, 1, 2) for n in (100, 300, 1000)]
+        + [dict(seed=1, n_train=300, test_error=0.2)]  # a seed with two runs of one size counts both
+    ).query("not (seed == 2 and n_train == 1000)")  # a size that seed 2 lacks
+    sums, counts = criteria._seed_sums(rows)
+    weights = np.array([[1.0, 1.0, 1.0], [2.0, 0.0, 1.0], [0.0, 0.0, 3.0]])
+    for w, slope in zip(weights, criteria._slopes(weights, sums, counts)):
+        weight = rows.seed.map(dict(zip(sums.index, w)))
+        mean = ((rows.test_error * weight).groupby(rows.n_train).sum() / weight.groupby(rows.n_train).sum()).dropna()
+        assert slope == pytest.approx(np.polyfit(np.log(mean.index), np.log(mean.values), 1)[0], rel=1e-12)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, save_png_and_pdf
+from . import DATA, house_style, save_png_and_pdf
 
 FIGURE = Path(__file__).parent / "cifar10.png"
 LAW_NAMES = {"power": "power law", "exponential": "exponential", "broken": "broken power law"}
@@ -204,6 +204,7 @@ def compute(csv=RUNS, fits=FITS, calibration=CALIBRATION):
     )
 
 
+@house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
@@ -218,7 +219,6 @@ def draw(record, out):
     if not table:
         raise ValueError(f"{record['source']} holds no pruned runs yet (keep_fraction < 1): nothing to draw")
     pools = sorted({k[0] for k in table})
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
     _scaling_panel(axes[0], table, pools[-1], record["fits"])
     _crossover_panel(axes[1], table, pools)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, save_png_and_pdf
+from . import DATA, house_style, save_png_and_pdf
 
 RUNS = DATA / "cifar10_fair" / "runs.csv"
 RECORD = DATA / "cifar10_fair_verdicts.json"
@@ -139,6 +139,7 @@ def _sign_panel(ax, record):
     _label(ax, "keep fraction f", "pool", record["verdicts"]["claims"][1], "C  the winner, hard minus easy (paired)", legend=False)
 
 
+@house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
@@ -146,7 +147,6 @@ def draw(record, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
     _loss_panel(axes[0], record)
     _curves_panel(axes[1], record)

@@ -21,7 +21,7 @@ import numpy as np
 
 import theory
 
-from . import DATA as DATA_DIR
+from . import DATA as DATA_DIR, house_style
 from . import save_png_and_pdf
 
 DATA = DATA_DIR / "sim_figure.json"
@@ -75,6 +75,7 @@ def compute(quick=False, progress=True):
     return record
 
 
+@house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
@@ -82,7 +83,6 @@ def draw(record, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(1, 5, figsize=(19, 4.0), constrained_layout=True)
     grid = np.geomspace(0.8, 7.0, 60)
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(FRACTIONS)))

@@ -27,7 +27,7 @@ import numpy as np
 
 import theory
 
-from . import DATA as DATA_DIR
+from . import DATA as DATA_DIR, house_style
 from . import save_png_and_pdf
 
 DATA = DATA_DIR / "theory_figure.json"
@@ -98,6 +98,7 @@ def compute(quick=False, progress=True):
     return out
 
 
+@house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
     import matplotlib
@@ -106,7 +107,6 @@ def draw(record, out):
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False})
     fig, axes = plt.subplots(2, 3, figsize=(14, 8.2), constrained_layout=True)
     a = np.array(record["alpha_prune"])
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(FRACTIONS)))

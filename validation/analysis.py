@@ -63,7 +63,9 @@ def _check_one_rule(group, curve):
     columns = SAME_WITHIN_A_CURVE + (("steps",) if set(group.get("budget", [])) == {"steps"} else ())
     for column in columns:
         if column in group and group[column].nunique() > 1:
-            select = "--class-balanced or --not-class-balanced selects one" if column == "class_balanced" else "select its rows first"
+            select = "select its rows first"
+            if column == "class_balanced":
+                select = "--class-balanced or --not-class-balanced selects one"
             raise ValueError(
                 f"curve {curve} mixes {column} {sorted(map(str, group[column].unique()))}: one table per rule ({select})"
             )

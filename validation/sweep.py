@@ -182,7 +182,7 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     jobs += grid(["el2n"], ["random", "hard"], [10000], (1.0, 0.7, 0.5), claim_seeds, **common)
     balanced = grid(["el2n"], ["random", "hard"], [10000], (0.5,), tuple(seeds) + tuple(claim_seeds), **common)
     jobs += [dataclasses.replace(j, class_balanced=True) for j in balanced if j.keep_fraction < 1]
-    return sorted(dict.fromkeys(jobs), key=_curve_order)
+    return sorted(dict.fromkeys(jobs), key=_largest_pool_first)
 
 
 FULL_POOL = 50000
@@ -233,6 +233,12 @@ def high_compression_plan(steps, seeds=(0, 1)):
     common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
     jobs = grid(["el2n"], ("random", "hard", "ccs", "mixed"), [10000], (0.3, 0.1), seeds, **common)
     return sorted(dict.fromkeys(jobs), key=_curve_order)
+
+
+def _largest_pool_first(job):
+    # The 10k pool for every seed first: claim 1 (can I prune without loss?) is judged on it alone, so a
+    # stopped sweep can decide the user's first question before the smaller pools that claims 2 and 3 need.
+    return (-job.pool_size,) + _curve_order(job)
 
 
 def _curve_order(job):

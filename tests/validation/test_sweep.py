@@ -223,6 +223,15 @@ def test_the_fair_plan_is_the_registered_one_every_run_the_same_steps_on_nested_
     assert el2n == {8}
 
 
+def test_the_fair_plan_runs_the_pool_that_decides_claim_1_first_seed_by_seed():
+    jobs = sweep.fair_plan(3125)
+    pools = [j.pool_size for j in jobs]
+    assert pools == sorted(pools, reverse=True)
+    claim_1 = [j for j in jobs if j.pool_size == 10000]
+    assert [j.seed for j in claim_1] == sorted(j.seed for j in claim_1)
+    assert [(j.policy, j.keep_fraction) for j in claim_1[:2]] == [("random", 1.0), ("random", 0.7)]  # baseline first
+
+
 def test_the_full_pool_and_gpu_plans_use_all_50k_images_at_one_budget():
     cpu, gpu = sweep.full_pool_plan(), sweep.gpu_plan()
     assert {j.pool_size for j in cpu + gpu} == {50000} and {j.steps for j in cpu + gpu} == {3907}

@@ -346,6 +346,7 @@ def verdict_cmd(
     for claim in report["claims"]:
         state = "" if claim["complete"] else " (plan incomplete)"
         lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
+        lines += [f"  still missing: {_described(m)}" for m in claim.get("missing", [])]
     for c in report["class_balance"]:
         if c["complete"]:
             lo, hi = c["ci95"]
@@ -367,6 +368,11 @@ def verdict_cmd(
             )
         written.append(f"wrote {balance_path}")
     emit(record, as_json, lines + written)
+
+
+def _described(selection):
+    """One missing point of a verdict, as ``pool_size 10000, keep_fraction 0.5, policy hard, seeds 3``."""
+    return ", ".join(f"{key} {value}" for key, value in selection.items())
 
 
 def _kept_balance(csv, data):

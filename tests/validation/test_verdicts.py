@@ -47,7 +47,15 @@ def test_claim_1_without_its_runs_is_undecided_and_names_what_is_missing():
     frame = table(hard=lambda n, f: full(n / f))
     verdict = verdicts.claim_1(frame[frame.policy == "random"])
     assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
-    assert {"pool_size": 10000, "keep_fraction": 0.5, "policy": "hard"} in verdict["missing"]
+    assert {"pool_size": 10000, "keep_fraction": 0.5, "policy": "hard", "seeds": 3} in verdict["missing"]
+
+
+def test_claim_1_waits_for_the_third_seed_the_protocol_runs_at_its_points():
+    frame = table(hard=lambda n, f: full(n / f) + 0.05)  # a loss two seeds would already show
+    verdict = verdicts.claim_1(frame[frame.seed < 2])
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert {"pool_size": 10000, "keep_fraction": 0.7, "policy": "hard", "seeds": 3} in verdict["missing"]
+    assert verdicts.claim_1(frame)["verdict"] == NOT_REPRODUCED
 
 
 # -- claim 2 -----------------------------------------------------------------------------
@@ -133,7 +141,9 @@ def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_
 
     monkeypatch.chdir(tmp_path)  # the committed table is found from anywhere; the output goes under results/
     main(["validate", "verdict"])
-    assert "runs in figures/data/cifar10_fair/runs.csv" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "runs in figures/data/cifar10_fair/runs.csv" in text
+    assert "still missing: pool_size 10000, keep_fraction 0.5, policy hard, seeds 3" in text  # until seed 2 is run
     assert (tmp_path / "results" / "fair" / "verdicts.json").exists()
 
 

@@ -347,6 +347,7 @@ def verdict_cmd(
         state = "" if claim["complete"] else " (plan incomplete)"
         lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
         lines += [f"  still missing: {_described(m)}" for m in claim.get("missing", [])]
+        lines += _evidence(claim) if claim["complete"] else []
     for c in report["class_balance"]:
         if c["complete"]:
             lo, hi = c["ci95"]
@@ -368,6 +369,38 @@ def verdict_cmd(
             )
         written.append(f"wrote {balance_path}")
     emit(record, as_json, lines + written)
+
+
+def _pp(x):
+    return f"{100 * x:+.2f} pp"
+
+
+def _evidence(claim):
+    """The numbers and intervals behind a complete claim's verdict, one line each (all in verdicts.json)."""
+    details = claim["details"]
+    if claim["claim"] == "1":
+        return [
+            f"  {policy} at f = {p['keep_fraction']:g}: loss {_pp(p['loss'])} (upper 95% {_pp(p['upper95'])}, "
+            f"{p['seeds']} seeds){', lossless' if p['lossless'] else ''}"
+            for policy in ("random", "hard")
+            for p in details[policy]["points"]
+        ] + [
+            "  smallest lossless f: "
+            + ", ".join(f"{policy} {details[policy]['smallest_lossless'] or 'none'}" for policy in ("random", "hard"))
+        ]
+    if claim["claim"] == "2":
+        return [
+            f"  pool {p['pool_size']}, f = {p['keep_fraction']:g}: hard minus easy {_pp(p['hard_minus_easy'])} "
+            f"(95% CI {_pp(p['ci95'][0])} to {_pp(p['ci95'][1])}): {p['winner']}"
+            for p in details["points"]
+        ]
+    return [
+        f"  f = {r['keep_fraction']:g}: slope {r['slope']:.3f} against random {r['random_slope']:.3f} "
+        f"(difference 95% CI {r['slope_difference_ci95'][0]:+.3f} to {r['slope_difference_ci95'][1]:+.3f}); "
+        f"at kept size {r['largest_kept']}, hard minus random {_pp(r['difference_at_largest'])} "
+        f"(upper 95% {_pp(r['upper95_at_largest'])})"
+        for r in details
+    ]
 
 
 def _described(selection):

@@ -130,6 +130,8 @@ def test_the_verdict_command_prints_each_claim_and_writes_the_numbers_and_the_fi
     text = capsys.readouterr().out
     assert "claim 1: reproduced" in text and "claim 2:" in text and "claim 3:" in text
     assert "class-balanced minus plain, hard at f = 0.5" in text
+    assert "hard at f = 0.5: loss +0.02 pp (upper 95% +0.11 pp, 3 seeds), lossless" in text  # the numbers behind it
+    assert "smallest lossless f: random none, hard 0.3" in text and "hard minus easy" in text and "slope" in text
     record = json.loads((out / "verdicts.json").read_text())
     assert [c["claim"] for c in record["verdicts"]["claims"]] == ["1", "2", "3"]
     assert record["verdicts"]["claims"][0]["details"]["hard"]["points"][0]["seeds"] == 3

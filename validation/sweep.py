@@ -30,6 +30,7 @@ from store import POLICIES, KeyedStore, atomic_write, checks, digest
 
 from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
+from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, LOSSLESS_POOL
 
 COLUMNS = (
     "metric",
@@ -179,8 +180,9 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     jobs = []
     for pool, fractions in FAIR_POOLS.items():
         jobs += grid(["el2n"], POLICIES, [pool], fractions, seeds, **common)
-    jobs += grid(["el2n"], ["random", "hard"], [10000], (1.0, 0.7, 0.5), claim_seeds, **common)
-    balanced = grid(["el2n"], ["random", "hard"], [10000], (0.5,), tuple(seeds) + tuple(claim_seeds), **common)
+    # the points that decide claim 1 are the verdict's own, so the plan and the verdict cannot drift apart
+    jobs += grid(["el2n"], ["random", "hard"], [LOSSLESS_POOL], CLAIM_1_FRACTIONS, claim_seeds, **common)
+    balanced = grid(["el2n"], ["random", "hard"], [LOSSLESS_POOL], (CLAIM_THRESHOLD,), tuple(seeds) + tuple(claim_seeds), **common)
     jobs += [dataclasses.replace(j, class_balanced=True) for j in balanced if j.keep_fraction < 1]
     return sorted(dict.fromkeys(jobs), key=_largest_pool_first)
 

@@ -73,7 +73,18 @@ def claim_1(frame, pool=LOSSLESS_POOL, metric="el2n", threshold=CLAIM_THRESHOLD)
         verdict, why = VERDICTS[1], "keep-hard is lossless only where random pruning is lossless too"
     else:
         verdict, why = VERDICTS[2], "the intervals neither exclude nor establish a loss of 0.5 pp at f <= 0.5"
+    result["hard_minus_random"] = _hard_minus_random(frame, pool, metric, [p["keep_fraction"] for p in result["hard"]["points"]])
     return dict(claim="1", verdict=verdict, reason=why, complete=True, pool_size=pool, details=result)
+
+
+def _hard_minus_random(frame, pool, metric, fractions):
+    """Reported beside claim 1, never part of its rule: keep-hard against random pruning to the same f, paired."""
+    out = []
+    for f in fractions:
+        sel = dict(pool_size=pool, keep_fraction=float(f))
+        mean, se, n = criteria.paired_difference(frame, sel | dict(metric=metric, policy="hard"), sel | dict(policy="random"))
+        out.append(dict(keep_fraction=float(f), difference=mean, ci95=list(criteria.interval(mean, se, n)), seeds=n))
+    return out
 
 
 def claim_2(frame, metric="el2n"):

@@ -380,13 +380,18 @@ def _evidence(claim):
     details = claim["details"]
     if claim["claim"] == "1":
         return [
-            f"  {policy} at f = {p['keep_fraction']:g}: loss {_pp(p['loss'])} (upper 95% {_pp(p['upper95'])}, "
-            f"{p['seeds']} seeds){', lossless' if p['lossless'] else ''}"
+            f"  {policy} at f = {p['keep_fraction']:g}: loss against f = 1 {_pp(p['loss'])} ("
+            + (f"lower 95% {_pp(p['lower95'])}, " if "lower95" in p else "")
+            + f"upper 95% {_pp(p['upper95'])}, {p['seeds']} seeds){', lossless' if p['lossless'] else ''}"
             for policy in ("random", "hard")
             for p in details[policy]["points"]
         ] + [
             "  smallest lossless f: "
             + ", ".join(f"{policy} {details[policy]['smallest_lossless'] or 'none'}" for policy in ("random", "hard"))
+        ] + [
+            f"  hard minus random at f = {p['keep_fraction']:g}: {_pp(p['difference'])} "
+            f"(95% CI {_pp(p['ci95'][0])} to {_pp(p['ci95'][1])}, {p['seeds']} seeds)"
+            for p in details.get("hard_minus_random", [])
         ]
     if claim["claim"] == "2":
         return [

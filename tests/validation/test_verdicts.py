@@ -43,6 +43,14 @@ def test_claim_1_is_undecided_where_a_loss_near_the_tolerance_is_within_the_nois
     assert verdict["verdict"] == UNDECIDED and verdict["complete"]
 
 
+def test_claim_1_reports_keep_hard_against_random_pruning_to_the_same_fraction_paired_by_seed():
+    verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f)))  # keep-hard errs as the whole pool does
+    at_half = next(p for p in verdict["details"]["hard_minus_random"] if p["keep_fraction"] == 0.5)
+    expected = full(10000) - random_error(5000)
+    low, high = at_half["ci95"]
+    assert at_half["seeds"] == 3 and low < expected < high and abs(at_half["difference"] - expected) < 0.002
+
+
 def test_claim_1_without_its_runs_is_undecided_and_names_what_is_missing():
     frame = table(hard=lambda n, f: full(n / f))
     verdict = verdicts.claim_1(frame[frame.policy == "random"])
@@ -130,7 +138,8 @@ def test_the_verdict_command_prints_each_claim_and_writes_the_numbers_and_the_fi
     text = capsys.readouterr().out
     assert "claim 1: reproduced" in text and "claim 2:" in text and "claim 3:" in text
     assert "class-balanced minus plain, hard at f = 0.5" in text
-    assert "hard at f = 0.5: loss +0.02 pp (upper 95% +0.11 pp, 3 seeds), lossless" in text  # the numbers behind it
+    assert "hard at f = 0.5: loss against f = 1 +0.02 pp (lower 95% -0.07 pp, upper 95% +0.11 pp, 3 seeds), lossless" in text
+    assert "hard minus random at f = 0.5: -" in text  # beside the rule, keep-hard against random at the same f
     assert "smallest lossless f: random none, hard 0.3" in text and "hard minus easy" in text and "slope" in text
     record = json.loads((out / "verdicts.json").read_text())
     assert [c["claim"] for c in record["verdicts"]["claims"]] == ["1", "2", "3"]
@@ -145,7 +154,12 @@ def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_
     main(["validate", "verdict"])
     text = capsys.readouterr().out
     assert "runs in figures/data/cifar10_fair/runs.csv" in text
-    assert "still missing: pool_size 10000, keep_fraction 0.5, policy hard, seeds 3" in text  # until seed 2 is run
+    from figures import fair_figure
+
+    committed = verdicts.verdicts(pd.read_csv(fair_figure.RUNS))  # whatever the table holds today, the same words
+    for claim in committed["claims"]:
+        assert f"claim {claim['claim']}: {claim['verdict']}" in text
+        assert ("still missing:" in text.split(f"claim {claim['claim']}:")[1].split("claim ")[0]) != claim["complete"]
     assert (tmp_path / "results" / "fair" / "verdicts.json").exists()
 
 

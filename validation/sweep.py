@@ -414,6 +414,25 @@ def collect(results_dir, jobs=None):
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def check_table(csv, jobs):
+    """Refuse a ``csv`` that holds runs outside the plan ``jobs``: the plan's table is rewritten with the plan's
+    runs only, so those rows would be lost.  ``None`` or a missing file is fine."""
+    import pandas as pd
+
+    if csv is None or not Path(csv).is_file():
+        return
+    try:
+        hashes = pd.read_csv(csv, usecols=["config_hash"]).config_hash.astype(str)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        raise ValueError(f"csv {csv} exists and is not a runs table (no config_hash column); give a new file") from None
+    foreign = sorted(set(hashes) - {j.key for j in jobs})
+    if foreign:
+        raise ValueError(
+            f"csv {csv} holds {len(foreign)} runs that are not in this plan (config_hash {foreign[0]}, ...); "
+            "writing this plan's table there would drop them: give a new file"
+        )
+
+
 class SweepFailed(RuntimeError):
     """Some jobs raised; the others finished and were stored."""
 
@@ -434,6 +453,7 @@ def run_sweep(
     if scheduler is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     todo = pending([check_job(j) for j in jobs], results_dir)
+    check_table(csv, jobs)
     failures = []
     if todo:
         cluster = (
@@ -468,6 +488,7 @@ def run_serial(jobs, results_dir, *, deadline=None, data_path=None, score_cache=
     the finished ones are not."""
     started = time.time()
     todo = pending([check_job(j) for j in jobs], results_dir)
+    check_table(csv, jobs)
     failures = []
     with _bar(jobs, todo, progress) as bar:
         for job in todo:

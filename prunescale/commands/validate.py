@@ -260,6 +260,7 @@ def sweep_cmd(
         raise ValueError(f"--workers must be at least 1, got {workers}")
     csv = check_output_file(csv or analysis_paths(results, refresh_committed)["runs"], "--csv")
     check_output_folder(results, "--results")
+    sweep.check_table(csv, jobs)  # before the dry run too: say now that this --csv would be refused
     typer.echo(f"{len(jobs)} jobs, {len(sweep.pending(jobs, results))} to run; results in {results}")
     if dry_run:
         table = sweep.progress(jobs, results)

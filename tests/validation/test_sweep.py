@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from validation import sweep
@@ -162,6 +163,23 @@ def test_a_bad_plan_is_rejected_before_any_job_runs(tmp_path, monkeypatch):
         sweep.run_serial(sweep.grid(["el2n"], ["hard"], [100], [0.5], [0], config="foo"), tmp_path)
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         sweep.run_sweep(_jobs(), tmp_path, workers=0)
+
+
+def test_a_table_holding_another_plans_runs_is_never_overwritten_by_this_plan(tmp_path, monkeypatch):
+    jobs = _jobs()
+    ran = []
+    monkeypatch.setattr(sweep, "run_job", lambda job, results, *a: (ran.append(job), _finish(results, job, config_hash=job.key)))
+    table = tmp_path / "runs.csv"
+    sweep.run_serial(jobs[:2], tmp_path, csv=table, progress=False)  # a first plan writes its table
+    before = table.read_bytes()
+    with pytest.raises(ValueError, match=r"holds 2 runs that are not in this plan"):
+        sweep.run_serial(jobs[2:], tmp_path, csv=table, progress=False)
+    assert table.read_bytes() == before and len(ran) == 2  # refused before any job ran, the table untouched
+    sweep.run_serial(jobs, tmp_path, csv=table, progress=False)  # a plan that contains the first one may grow it
+    assert len(pd.read_csv(table)) == 4
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="is not a runs table"):
+        sweep.run_serial(jobs, tmp_path, csv=tmp_path / "notes.csv", progress=False)
 
 
 def test_a_cpu_run_says_cpu():

@@ -83,7 +83,7 @@ def _hard_minus_random(frame, pool, metric, fractions):
     for f in fractions:
         sel = dict(pool_size=pool, keep_fraction=float(f))
         mean, se, n = criteria.paired_difference(frame, sel | dict(metric=metric, policy="hard"), sel | dict(policy="random"))
-        out.append(dict(keep_fraction=float(f), difference=mean, ci95=list(criteria.interval(mean, se, n)), seeds=n))
+        out.append(dict(keep_fraction=float(f), difference=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n))
     return out
 
 

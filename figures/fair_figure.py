@@ -63,9 +63,10 @@ def compute(csv=RUNS):
     frame = read_runs(csv)
     report = verdicts.verdicts(frame)
     main = verdicts.main_runs(frame)
-    winners = []
-    if report["claims"][1]["complete"]:
-        winners = criteria.crossover(main)["points"]
+    # the sign map shows every pool that has keep-hard / keep-easy pairs; the panel's title says whether that
+    # already decides claim 2
+    paired = main[main.policy.isin(["hard", "easy"])].groupby(["pool_size", "keep_fraction"]).policy.nunique().eq(2).any()
+    winners = criteria.crossover(main)["points"] if paired else []
     return dict(
         source=_shown(csv),
         verdicts=report,

@@ -173,3 +173,14 @@ def test_the_kept_sets_class_balance_of_the_committed_runs_is_reported_on_reques
     assert "kept sets, random: class shares" in capsys.readouterr().out
     balance = pd.read_csv(tmp_path / "kept_class_balance.csv")
     assert (balance.counts.str.split().map(len) == 10).all() and (balance.smallest_share <= 0.1).all()
+
+
+def test_the_sign_map_shows_the_pools_run_so_far_while_claim_2_is_pending(tmp_path):
+    from figures import fair_figure
+
+    frame = table(hard=lambda n, f: full(n / f), easy=lambda n, f: random_error(n))
+    frame[frame.pool_size == frame.pool_size.max()].to_csv(tmp_path / "runs.csv", index=False)  # one pool only
+    record = fair_figure.compute(tmp_path / "runs.csv")
+    assert not record["verdicts"]["claims"][1]["complete"]
+    assert {w["pool_size"] for w in record["winners"]} == {frame.pool_size.max()}
+    assert {w["winner"] for w in record["winners"]} == {"hard"}  # keep-hard errs as the whole pool: it wins

@@ -17,6 +17,9 @@ pre-registered criteria of :mod:`validation.criteria`:
    each the curve is flatter than random (the slope difference's interval lies above 0)
    or above random at the largest kept size (lower bound above 0); otherwise undecided.
 
+Beside the claims, reported and never part of them: class-balanced against plain pruning, and (issue 14, in
+its own table) each score-based policy against random at high compression (:func:`compression_comparison`).
+
 A claim whose runs are missing is undecided, with ``complete: False`` and the missing
 runs named, so a partial table is never read as an answer.  These rules were committed
 before the EL2N runs of the fair plan that they judge.
@@ -159,10 +162,38 @@ def class_balance_comparison(frame, pool=LOSSLESS_POOL, keep_fraction=CLAIM_THRE
     return out
 
 
+COMPRESSION_FRACTIONS = (0.3, 0.1)
+COMPRESSION_POLICIES = ("hard", "ccs", "mixed")
+COMPRESSION_OUTCOMES = ("better than random", "worse than random", "unresolved")
+
+
+def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRACTIONS, metric="el2n"):
+    """High compression (issue 14; fixed before its runs): each score-based policy minus random pruning to the
+    same f, paired by seed, with its two-sided 95% interval: better than random where the interval lies below
+    0, worse where it lies above, otherwise unresolved."""
+    frame = main_runs(frame)
+    out = []
+    for f in fractions:
+        random = dict(pool_size=pool, keep_fraction=float(f), policy="random")
+        for policy in COMPRESSION_POLICIES:
+            scored = dict(pool_size=pool, keep_fraction=float(f), metric=metric, policy=policy)
+            point = dict(keep_fraction=float(f), policy=policy, pool_size=pool)
+            if not (_has(frame, **scored) and _has(frame, **random)):
+                out.append(point | dict(complete=False))
+                continue
+            mean, se, n = criteria.paired_difference(frame, scored, random)
+            low, high = (float(c) for c in criteria.interval(mean, se, n))
+            outcome = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
+            out.append(point | dict(complete=True, minus_random=mean, ci95=[low, high], seeds=n, outcome=outcome))
+    return out
+
+
 def verdicts(frame: pd.DataFrame) -> dict:
-    """All three claims, plus the class-balance comparison, from one runs table."""
+    """All three claims, the class-balance comparison and, where its runs are in the table, the high-compression
+    comparison, from one runs table."""
     return dict(
         claims=[claim_1(frame), claim_2(frame), claim_3(frame)],
         class_balance=class_balance_comparison(frame) if "class_balanced" in frame else [],
+        compression=compression_comparison(frame) if frame.policy.isin(["ccs", "mixed"]).any() else [],
         runs=int(len(frame)),
     )

@@ -356,6 +356,15 @@ def verdict_cmd(
                 f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp "
                 f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
             )
+    for c in report.get("compression", []):
+        lines.append(
+            f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}: "
+            + (
+                f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
+                if c["complete"]
+                else "runs missing"
+            )
+        )
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
         from store import atomic_write

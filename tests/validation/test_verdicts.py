@@ -184,3 +184,41 @@ def test_the_sign_map_shows_the_pools_run_so_far_while_claim_2_is_pending(tmp_pa
     assert not record["verdicts"]["claims"][1]["complete"]
     assert {w["pool_size"] for w in record["winners"]} == {frame.pool_size.max()}
     assert {w["winner"] for w in record["winners"]} == {"hard"}  # keep-hard errs as the whole pool: it wins
+
+
+# -- high compression (issue 14), fixed before its runs ----------------------------------------
+
+
+def with_compression_policies(frame, ccs_shift, mixed_shift, seed_noise):
+    """ccs and mixed runs at f = 0.3 of the 10k pool: random's errors shifted, plus noise that differs per seed."""
+    base = frame[(frame.pool_size == 10000) & (frame.keep_fraction == 0.3) & (frame.policy == "random")]
+    extra = [
+        base.assign(metric="el2n", policy=policy, test_error=base.test_error + shift + seed_noise * (base.seed % 2 - 0.5))
+        for policy, shift in (("ccs", ccs_shift), ("mixed", mixed_shift))
+    ]
+    return pd.concat([frame, *extra], ignore_index=True)
+
+
+def test_high_compression_names_each_policy_better_worse_or_unresolved_against_random_paired_by_seed():
+    frame = with_compression_policies(table(hard=lambda n, f: full(n / f) + 0.1), ccs_shift=-0.03, mixed_shift=0.0, seed_noise=0.01)
+    points = {(p["policy"], p["keep_fraction"]): p for p in verdicts.verdicts(frame)["compression"]}
+    assert points[("ccs", 0.3)]["outcome"] == "better than random" and points[("ccs", 0.3)]["seeds"] == 3
+    assert abs(points[("ccs", 0.3)]["minus_random"] - (-0.03 - 0.01 / 6)) < 1e-12  # the shift plus the noise's mean
+    assert points[("mixed", 0.3)]["outcome"] == "unresolved"  # a shift of 0 within seed-to-seed noise
+    assert points[("hard", 0.3)]["outcome"] == "worse than random"
+    assert not points[("ccs", 0.1)]["complete"]  # no runs at f = 0.1 yet: said, not guessed
+
+
+def test_a_table_without_ccs_or_mixed_runs_has_no_compression_section():
+    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f)))["compression"] == []
+
+
+def test_the_verdict_command_prints_the_high_compression_comparison_of_a_compression_table(tmp_path, capsys):
+    from prunescale.cli import main
+
+    frame = with_compression_policies(table(hard=lambda n, f: full(n / f) + 0.1), ccs_shift=-0.03, mixed_shift=0.0, seed_noise=0.01)
+    frame.to_csv(tmp_path / "compression_runs.csv", index=False)
+    main(["validate", "verdict", "--csv", str(tmp_path / "compression_runs.csv"), "--out", str(tmp_path / "out")])
+    text = capsys.readouterr().out
+    assert "high compression, ccs minus random at f = 0.3: -3.17 pp (95% CI" in text and "better than random" in text
+    assert "high compression, mixed minus random at f = 0.1: runs missing" in text

@@ -30,7 +30,7 @@ from store import POLICIES, KeyedStore, atomic_write, checks, digest
 
 from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
-from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, LOSSLESS_POOL
+from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, COMPRESSION_FRACTIONS, COMPRESSION_POLICIES, LOSSLESS_POOL
 
 COLUMNS = (
     "metric",
@@ -233,7 +233,7 @@ def high_compression_plan(steps, seeds=(0, 1)):
     """Issue 14's evidence, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
     common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
-    jobs = grid(["el2n"], ("random", "hard", "ccs", "mixed"), [10000], (0.3, 0.1), seeds, **common)
+    jobs = grid(["el2n"], ("random",) + COMPRESSION_POLICIES, [LOSSLESS_POOL], COMPRESSION_FRACTIONS, seeds, **common)
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 

@@ -76,18 +76,21 @@ def claim_1(frame, pool=LOSSLESS_POOL, metric="el2n", threshold=CLAIM_THRESHOLD)
         verdict, why = VERDICTS[1], "keep-hard is lossless only where random pruning is lossless too"
     else:
         verdict, why = VERDICTS[2], "the intervals neither exclude nor establish a loss of 0.5 pp at f <= 0.5"
-    result["hard_minus_random"] = _hard_minus_random(frame, pool, metric, [p["keep_fraction"] for p in result["hard"]["points"]])
+    result["hard_minus_random"] = [  # reported beside the rule, never part of it
+        dict(keep_fraction=p["keep_fraction"]) | _minus_random(frame, pool, p["keep_fraction"], "hard", metric)
+        for p in result["hard"]["points"]
+    ]
     return dict(claim="1", verdict=verdict, reason=why, complete=True, pool_size=pool, details=result)
 
 
-def _hard_minus_random(frame, pool, metric, fractions):
-    """Reported beside claim 1, never part of its rule: keep-hard against random pruning to the same f, paired."""
-    out = []
-    for f in fractions:
-        sel = dict(pool_size=pool, keep_fraction=float(f))
-        mean, se, n = criteria.paired_difference(frame, sel | dict(metric=metric, policy="hard"), sel | dict(policy="random"))
-        out.append(dict(keep_fraction=float(f), difference=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n))
-    return out
+def _minus_random(frame, pool, keep_fraction, policy, metric):
+    """``policy`` minus random pruning to the same f of ``pool``, paired by seed, with its two-sided 95% interval."""
+    at = dict(pool_size=pool, keep_fraction=float(keep_fraction))
+    scored, random = at | dict(metric=metric, policy=policy), at | dict(policy="random")
+    if not (_has(frame, **scored) and _has(frame, **random)):
+        return dict(complete=False)
+    mean, se, n = criteria.paired_difference(frame, scored, random)
+    return dict(complete=True, minus_random=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n)
 
 
 def claim_2(frame, metric="el2n"):
@@ -174,17 +177,12 @@ def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRAC
     frame = main_runs(frame)
     out = []
     for f in fractions:
-        random = dict(pool_size=pool, keep_fraction=float(f), policy="random")
         for policy in COMPRESSION_POLICIES:
-            scored = dict(pool_size=pool, keep_fraction=float(f), metric=metric, policy=policy)
-            point = dict(keep_fraction=float(f), policy=policy, pool_size=pool)
-            if not (_has(frame, **scored) and _has(frame, **random)):
-                out.append(point | dict(complete=False))
-                continue
-            mean, se, n = criteria.paired_difference(frame, scored, random)
-            low, high = (float(c) for c in criteria.interval(mean, se, n))
-            outcome = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
-            out.append(point | dict(complete=True, minus_random=mean, ci95=[low, high], seeds=n, outcome=outcome))
+            point = dict(keep_fraction=float(f), policy=policy, pool_size=pool) | _minus_random(frame, pool, f, policy, metric)
+            if point["complete"]:
+                low, high = point["ci95"]
+                point["outcome"] = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
+            out.append(point)
     return out
 
 

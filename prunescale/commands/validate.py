@@ -399,9 +399,10 @@ def _evidence(claim):
             "  smallest lossless f: "
             + ", ".join(f"{policy} {details[policy]['smallest_lossless'] or 'none'}" for policy in ("random", "hard"))
         ] + [
-            f"  hard minus random at f = {p['keep_fraction']:g}: {_pp(p['difference'])} "
+            f"  hard minus random at f = {p['keep_fraction']:g}: {_pp(p['minus_random'])} "
             f"(95% CI {_pp(p['ci95'][0])} to {_pp(p['ci95'][1])}, {p['seeds']} seeds)"
             for p in details.get("hard_minus_random", [])
+            if p["complete"]
         ]
     if claim["claim"] == "2":
         return [

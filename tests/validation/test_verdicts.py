@@ -48,7 +48,7 @@ def test_claim_1_reports_keep_hard_against_random_pruning_to_the_same_fraction_p
     at_half = next(p for p in verdict["details"]["hard_minus_random"] if p["keep_fraction"] == 0.5)
     expected = full(10000) - random_error(5000)
     low, high = at_half["ci95"]
-    assert at_half["seeds"] == 3 and low < expected < high and abs(at_half["difference"] - expected) < 0.002
+    assert at_half["seeds"] == 3 and low < expected < high and abs(at_half["minus_random"] - expected) < 0.002
 
 
 def test_claim_1_without_its_runs_is_undecided_and_names_what_is_missing():

@@ -21,7 +21,8 @@ Beside the claims, reported and never part of them: class-balanced against plain
 its own table) each score-based policy against random at high compression (:func:`compression_comparison`).
 
 A claim whose runs are missing is undecided, with ``complete: False`` and the missing
-runs named, so a partial table is never read as an answer.  These rules were committed
+runs named, so a partial table is never read as an answer. Claims 2 and 3, which compare pools, wait
+until every pool in the table has its pruned runs with two seeds for each policy they read.  These rules were committed
 before the EL2N runs of the fair plan that they judge.
 """
 
@@ -99,8 +100,11 @@ def claim_2(frame, metric="el2n"):
     rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
     both = rows.groupby(["keep_fraction", "pool_size"]).policy.nunique().eq(2)  # pools with both policies at f
     pools_per_f = both[both].reset_index().groupby("keep_fraction").pool_size.nunique()
+    missing = _unfinished(frame, ("hard", "easy"), metric)
     if pools_per_f.empty or pools_per_f.max() < 2:
-        return _pending("2", [dict(policy="hard and easy", note="one keep fraction on two or more pools")])
+        missing.append(dict(policy="hard and easy", note="at one keep fraction on two or more pools"))
+    if missing:
+        return _pending("2", missing)
     result = criteria.crossover(frame, metric)
     shared = pools_per_f[pools_per_f >= 2].index
     settled = all(
@@ -123,8 +127,11 @@ def claim_3(frame, fractions=POWER_LAW_FRACTIONS, metric="el2n"):
     results, missing = [], []
     for f in fractions:
         curve = frame[np.isclose(frame.keep_fraction, f) & (frame.metric == metric) & (frame.policy == "hard")]
+        gaps = [g for g in _unfinished(frame, ("hard", "random"), metric, (f,)) if g not in missing]
         if curve.groupby("pool_size").seed.nunique().ge(2).sum() < 2:
-            missing.append(dict(keep_fraction=f, policy="hard", note="two or more pools, two or more seeds"))
+            gaps.append(dict(keep_fraction=f, policy="hard", note="two or more pools, two or more seeds"))
+        if gaps:
+            missing += gaps
             continue
         try:
             results.append(criteria.beats_power_law(frame, f, metric))
@@ -145,6 +152,25 @@ def claim_3(frame, fractions=POWER_LAW_FRACTIONS, metric="el2n"):
     else:
         verdict, why = VERDICTS[2], "the slope intervals include equal slopes, or the largest-size gap includes 0"
     return dict(claim="3", verdict=verdict, reason=why, complete=True, details=results)
+
+
+def _unfinished(frame, policies, metric, fractions=None):
+    """The points a claim reads that are not yet run with the two seeds the protocol runs everywhere.
+
+    At every pool and pruned keep fraction (of ``fractions``, or all) where the table has a run, each of
+    ``policies`` needs two or more seeds; a pool whose runs are all at f = 1 has not started its pruned runs.
+    So a claim across pools is never read from a pool run with one seed, or with a pool missing."""
+    missing = []
+    for pool, runs in frame.groupby("pool_size"):
+        pruned = sorted({float(f) for f in runs.keep_fraction if f < 1})
+        if not pruned:
+            missing.append(dict(pool_size=int(pool), note="no pruned run yet"))
+        for f in pruned if fractions is None else [f for f in pruned if np.isclose(f, fractions).any()]:
+            for policy in policies:
+                point = dict(pool_size=int(pool), keep_fraction=f, policy=policy)
+                if not _has(frame, 2, **point, **({} if policy == "random" else {"metric": metric})):
+                    missing.append(point | dict(seeds=2))
+    return missing
 
 
 def _pending(claim, missing):

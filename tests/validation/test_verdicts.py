@@ -89,6 +89,24 @@ def test_claim_2_without_keep_easy_runs_is_pending():
     assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
 
 
+def test_claim_2_waits_for_two_seeds_at_every_pool_it_compares():
+    """Two pools resolve a crossover, but the smaller is run with one seed: that pool is not yet a pair."""
+    frame = table(lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1), lambda n, f: random_error(n))
+    frame = frame[frame.pool_size >= 5000]
+    one_seed = frame[(frame.pool_size == 10000) | (frame.seed == 0)]
+    verdict = verdicts.claim_2(one_seed)
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert {"pool_size": 5000, "keep_fraction": 0.5, "policy": "hard", "seeds": 2} in verdict["missing"]
+    assert verdicts.claim_2(frame)["verdict"] == REPRODUCED
+
+
+def test_claim_2_waits_for_a_pool_that_has_only_its_whole_pool_runs():
+    frame = table(lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1), lambda n, f: random_error(n))
+    started = frame[(frame.pool_size > 2500) | (frame.keep_fraction == 1)]
+    verdict = verdicts.claim_2(started)
+    assert not verdict["complete"] and {"pool_size": 2500, "note": "no pruned run yet"} in verdict["missing"]
+
+
 # -- claim 3 -----------------------------------------------------------------------------
 
 
@@ -112,6 +130,15 @@ def test_claim_3_with_one_pool_only_is_pending():
     frame = table(hard=lambda n, f: 3.0 * n**-0.5)
     verdict = verdicts.claim_3(frame[frame.pool_size == 10000])
     assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+
+
+def test_claim_3_waits_for_two_seeds_of_keep_hard_and_random_at_every_pool_on_its_curve():
+    frame = table(hard=lambda n, f: 3.0 * n**-0.5)
+    one_seed = frame[(frame.pool_size != 2500) | (frame.seed == 0)]
+    verdict = verdicts.claim_3(one_seed)
+    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert {"pool_size": 2500, "keep_fraction": 0.5, "policy": "random", "seeds": 2} in verdict["missing"]
+    assert verdicts.claim_3(frame)["verdict"] == REPRODUCED
 
 
 # -- the table as a whole ----------------------------------------------------------------

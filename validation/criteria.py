@@ -198,7 +198,10 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
     curve_slopes, random_slopes = slopes(curve), slopes(randoms)
     s_curve, s_random = float(curve_slopes[0]), float(random_slopes[0])
     diffs = curve_slopes[1:] - random_slopes[1:]
-    ci = np.quantile(diffs, [(1 - LEVEL) / 2, (1 + LEVEL) / 2]).tolist()
+    # A resample that draws only seeds run at one kept size (a seed run on the largest pool alone) has no
+    # slope; the interval is taken over the resamples that have one, and their count is reported.
+    usable = np.isfinite(diffs)
+    ci = np.quantile(diffs[usable], [(1 - LEVEL) / 2, (1 + LEVEL) / 2]).tolist() if usable.any() else [np.nan, np.nan]
     pool = int(curve[curve.n_train == hi].pool_size.iloc[0])
     at_largest = paired_difference(  # against random pruning to the same kept size of the same pool
         frame,
@@ -214,6 +217,7 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         slope=s_curve,
         random_slope=s_random,
         slope_difference_ci95=ci,
+        bootstrap_resamples_used=int(usable.sum()),
         steeper=bool(steeper),
         largest_kept=int(hi),
         difference_at_largest=at_largest[0],

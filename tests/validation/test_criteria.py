@@ -80,6 +80,16 @@ def test_steeper_but_above_random_at_the_largest_size_does_not():
     assert verdict["steeper"] and not verdict["below_random"] and not verdict["holds"]
 
 
+def test_a_third_seed_run_on_the_largest_pool_alone_still_gives_a_slope_interval():
+    """As in the fair plan, which runs seed 2 on the 10k pool only: a resample drawing that seed alone has no
+    slope, and the interval comes from the resamples that have one."""
+    frame = table(hard=lambda n, f: random_error(2500) * 3 * (n / 2500) ** -0.5, noise=0.002)
+    frame = frame[(frame.seed < 2) | (frame.pool_size == 10000)]
+    verdict = criteria.beats_power_law(frame, 0.5)
+    assert all(np.isfinite(verdict["slope_difference_ci95"])) and verdict["steeper"]
+    assert 0 < verdict["bootstrap_resamples_used"] < criteria.BOOTSTRAP
+
+
 # -- comparability ------------------------------------------------------------------------
 
 

@@ -197,8 +197,10 @@ def test_the_kept_sets_class_balance_of_the_committed_runs_is_reported_on_reques
     from prunescale.cli import main
 
     main(["validate", "verdict", "--out", str(tmp_path), "--kept-balance"])
-    assert "kept sets, random: class shares" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kept sets, random: class shares" in out and "kept sets, hard: class shares" in out
     balance = pd.read_csv(tmp_path / "kept_class_balance.csv")
+    assert {"random", "hard", "easy"} <= set(balance.policy)  # the EL2N runs' kept sets, from the cached scores
     assert (balance.counts.str.split().map(len) == 10).all() and (balance.smallest_share <= 0.1).all()
 
 

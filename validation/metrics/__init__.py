@@ -85,9 +85,10 @@ def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
     cfg = {"metric": metric, "options": opts, "seed": int(seed)}
     if "config" in opts:
         cfg["model"] = dataclasses.asdict(get_config(opts["config"]))
-    data = {"x": digest(x), "n": len(x)}
+    # the dtypes ``score`` trains on, so a lookup with uint8 labels finds what ``score`` cached
+    data = {"x": digest(np.asarray(x, np.uint8)), "n": len(x)}
     if METRICS[metric].labels:
-        data["y"] = digest(np.asarray(y))
+        data["y"] = digest(np.asarray(y, np.int32))
     if METRICS[metric].test_set:
         data["x_test"], data["y_test"] = digest(x_test), digest(np.asarray(y_test))
     cfg["data"] = digest(data)

@@ -30,7 +30,7 @@ from store import POLICIES, KeyedStore, atomic_write, checks, digest
 
 from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
-from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, COMPRESSION_FRACTIONS, COMPRESSION_POLICIES, LOSSLESS_POOL
+from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, COMPRESSION_FRACTIONS, COMPRESSION_POLICIES, FULL_POOL, LOSSLESS_POOL
 
 COLUMNS = (
     "metric",
@@ -187,7 +187,6 @@ def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
     return sorted(dict.fromkeys(jobs), key=_largest_pool_first)
 
 
-FULL_POOL = 50000
 FULL_POOL_STEPS = math.ceil(10 * FULL_POOL / FAIR_BATCH)  # 3,907: the default config's 10 epochs of 50k (90.8%)
 GPU_FRACTIONS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 

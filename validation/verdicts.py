@@ -17,8 +17,9 @@ pre-registered criteria of :mod:`validation.criteria`:
    each the curve is flatter than random (the slope difference's interval lies above 0)
    or above random at the largest kept size (lower bound above 0); otherwise undecided.
 
-Beside the claims, reported and never part of them: class-balanced against plain pruning, and (issue 14, in
-its own table) each score-based policy against random at high compression (:func:`compression_comparison`).
+Beside the claims, reported and never part of them: class-balanced against plain pruning, (issue 14, in
+its own table) each score-based policy against random at high compression (:func:`compression_comparison`), and
+(in its own table, with its own budget) half of the whole 50k training set (:func:`full_pool_comparison`).
 
 A claim whose runs are missing is undecided, with ``complete: False`` and the missing
 runs named, so a partial table is never read as an answer. Claims 2 and 3, which compare pools, wait
@@ -204,20 +205,63 @@ def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRAC
     out = []
     for f in fractions:
         for policy in COMPRESSION_POLICIES:
-            point = dict(keep_fraction=float(f), policy=policy, pool_size=pool) | _minus_random(frame, pool, f, policy, metric)
-            if point["complete"]:
-                low, high = point["ci95"]
-                point["outcome"] = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
-            out.append(point)
+            out.append(_against_random(frame, pool, f, policy, metric))
     return out
 
 
+def _against_random(frame, pool, keep_fraction, policy, metric):
+    """:func:`_minus_random` with its outcome: better than random where the two-sided 95% interval lies below 0,
+    worse where it lies above, otherwise unresolved."""
+    point = dict(keep_fraction=float(keep_fraction), policy=policy, pool_size=pool) | _minus_random(frame, pool, keep_fraction, policy, metric)
+    if point["complete"]:
+        low, high = point["ci95"]
+        point["outcome"] = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
+    return point
+
+
+FULL_POOL = 50000  # the whole CIFAR-10 training set: its own table and budget (`--plan full-pool`)
+LOSS_OUTCOMES = ("lossless", "loses more than the tolerance", "unresolved")
+
+
+def full_pool_comparison(frame, pool=FULL_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
+    """The 50k pool (fixed in session 14, before any of its runs): reported beside claims 1 and 3, never part of
+    their verdicts, which are read on the equal-compute pools of the main table.
+
+    - Beside claim 1 (half of the full CIFAR-10): for random and keep-hard, the paired loss of f = ``keep_fraction``
+      against the whole pool, with one-sided 95% bounds: lossless where the upper bound is below the tolerance
+      (0.5 pp, claim 1's), losing where the lower bound is above it, otherwise unresolved.
+    - Beside claim 3 (does keep-hard cross below random at a larger pool?): keep-hard minus random at that f, its
+      two-sided 95% interval, and its outcome as in :func:`compression_comparison`."""
+    frame = main_runs(frame)
+    whole, tolerance = dict(pool_size=pool, keep_fraction=1.0), criteria.LOSSLESS_TOLERANCE
+    losses = []
+    for policy in ("random", "hard"):
+        point = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
+        point |= {} if policy == "random" else {"metric": metric}
+        if not (_has(frame, **point) and _has(frame, **whole, policy="random")):
+            losses.append(dict(policy=policy, complete=False))
+            continue
+        mean, se, n = criteria.paired_difference(frame, point, whole)
+        upper = float(criteria.upper_bound(mean, se, n))
+        lower = float(criteria.lower_bound(mean, se, n))
+        outcome = LOSS_OUTCOMES[0] if upper < tolerance else LOSS_OUTCOMES[1] if lower > tolerance else LOSS_OUTCOMES[2]
+        losses.append(dict(policy=policy, complete=True, loss=mean, lower95=lower, upper95=upper, seeds=n, outcome=outcome))
+    return dict(
+        pool_size=pool,
+        keep_fraction=float(keep_fraction),
+        tolerance=tolerance,
+        losses=losses,
+        hard_minus_random=_against_random(frame, pool, keep_fraction, "hard", metric),
+    )
+
+
 def verdicts(frame: pd.DataFrame) -> dict:
-    """All three claims, the class-balance comparison and, where its runs are in the table, the high-compression
-    comparison, from one runs table."""
+    """All three claims, the class-balance comparison and, where their runs are in the table, the high-compression
+    and the full-pool comparisons, from one runs table."""
     return dict(
         claims=[claim_1(frame), claim_2(frame), claim_3(frame)],
         class_balance=class_balance_comparison(frame) if "class_balanced" in frame else [],
         compression=compression_comparison(frame) if frame.policy.isin(["ccs", "mixed"]).any() else [],
+        full_pool=full_pool_comparison(frame) if (frame.pool_size == FULL_POOL).any() else {},
         runs=int(len(frame)),
     )

@@ -365,6 +365,7 @@ def verdict_cmd(
                 else "runs missing"
             )
         )
+    lines += _full_pool_lines(report.get("full_pool", {}))
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
         from store import atomic_write
@@ -418,6 +419,34 @@ def _evidence(claim):
         for r in details
     ]
 
+
+def _full_pool_lines(comparison):
+    """The 50k pool's comparison, reported beside claims 1 and 3 (never part of their verdicts)."""
+    if not comparison:
+        return []
+    pool, f = comparison["pool_size"], comparison["keep_fraction"]
+    lines = []
+    for loss in comparison["losses"]:
+        name = "random" if loss["policy"] == "random" else "EL2N keep-hard"
+        lines.append(
+            f"full pool ({pool}), {name} at f = {f:g} minus f = 1: "
+            + (
+                f"{_pp(loss['loss'])} (one-sided 95% bounds {_pp(loss['lower95'])} to {_pp(loss['upper95'])}, "
+                f"{loss['seeds']} seeds): {loss['outcome']}"
+                if loss["complete"]
+                else "runs missing"
+            )
+        )
+    c = comparison["hard_minus_random"]
+    lines.append(
+        f"full pool ({pool}), keep-hard minus random at f = {f:g}: "
+        + (
+            f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
+            if c["complete"]
+            else "runs missing"
+        )
+    )
+    return lines
 
 def _described(selection):
     """One missing point of a verdict, as ``pool_size 10000, keep_fraction 0.5, policy hard, seeds 3``."""

@@ -251,3 +251,63 @@ def test_the_verdict_command_prints_the_high_compression_comparison_of_a_compres
     text = capsys.readouterr().out
     assert "high compression, ccs minus random at f = 0.3: -3.17 pp (95% CI" in text and "better than random" in text
     assert "high compression, mixed minus random at f = 0.1: runs missing" in text
+
+
+# -- the 50k pool, its own table and budget (fixed before its runs) -----------------------------
+
+
+def full_pool_table(random_loss, hard_loss, seeds=(0, 1), noise=0.0005):
+    """The full-pool plan's runs: f = 1 and f = 0.5 of 50k, random and keep-hard, each f = 0.5 run ``loss`` worse
+    than its seed's f = 1 run, give or take ``noise`` (random up where keep-hard is down, alternating by seed);
+    seeds shift all their runs alike."""
+    rows = []
+    for s in seeds:
+        base = dict(pool_size=50000, seed=s, budget="steps", steps=3907, config="default", device="cpu")
+        whole, sign = 0.09 + 0.004 * s, (-1) ** s
+        rows.append(base | dict(metric="el2n", policy="random", keep_fraction=1.0, n_train=50000, test_error=whole))
+        for policy, loss, side in (("random", random_loss, 1), ("hard", hard_loss, -1)):
+            error = whole + loss + side * sign * noise
+            rows.append(base | dict(metric="el2n", policy=policy, keep_fraction=0.5, n_train=25000, test_error=error))
+    return pd.DataFrame(rows)
+
+
+def test_the_full_pool_says_lossless_losing_and_better_than_random_where_the_runs_show_it():
+    comparison = verdicts.verdicts(full_pool_table(random_loss=0.03, hard_loss=0.0))["full_pool"]
+    losses = {p["policy"]: p for p in comparison["losses"]}
+    assert losses["hard"]["outcome"] == "lossless" and losses["hard"]["upper95"] < 0.005
+    assert losses["random"]["outcome"] == "loses more than the tolerance" and losses["random"]["lower95"] > 0.005
+    assert abs(losses["random"]["loss"] - 0.03) < 1e-12 and losses["random"]["seeds"] == 2
+    assert comparison["hard_minus_random"]["outcome"] == "better than random"
+
+
+def test_the_full_pool_says_worse_than_random_and_unresolved_within_the_noise():
+    worse = verdicts.full_pool_comparison(full_pool_table(random_loss=0.0, hard_loss=0.05))
+    assert worse["hard_minus_random"]["outcome"] == "worse than random"
+    noisy = verdicts.full_pool_comparison(full_pool_table(random_loss=0.004, hard_loss=0.006, noise=0.004))
+    assert {p["outcome"] for p in noisy["losses"]} == {"unresolved"}  # two seeds: a loss near 0.5 pp is not decided
+    assert noisy["hard_minus_random"]["outcome"] == "unresolved"
+
+
+def test_the_full_pool_with_one_seed_or_without_keep_hard_is_not_read():
+    one_seed = verdicts.full_pool_comparison(full_pool_table(random_loss=0.03, hard_loss=0.0, seeds=(0,)))
+    assert not any(p["complete"] for p in one_seed["losses"]) and not one_seed["hard_minus_random"]["complete"]
+    frame = full_pool_table(random_loss=0.03, hard_loss=0.0)
+    no_hard = verdicts.full_pool_comparison(frame[frame.policy == "random"])
+    assert {p["policy"]: p["complete"] for p in no_hard["losses"]} == {"random": True, "hard": False}
+
+
+def test_a_table_without_the_50k_pool_has_no_full_pool_section():
+    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f)))["full_pool"] == {}
+
+
+def test_the_verdict_command_prints_the_full_pool_comparison_and_leaves_the_claims_undecided(tmp_path, capsys):
+    from prunescale.cli import main
+
+    full_pool_table(random_loss=0.03, hard_loss=0.0).to_csv(tmp_path / "full_pool_runs.csv", index=False)
+    main(["validate", "verdict", "--csv", str(tmp_path / "full_pool_runs.csv"), "--out", str(tmp_path / "out")])
+    text = capsys.readouterr().out
+    assert "full pool (50000), random at f = 0.5 minus f = 1: +3.0" in text and "loses more than the tolerance" in text
+    assert "full pool (50000), EL2N keep-hard at f = 0.5 minus f = 1:" in text and ": lossless" in text
+    assert "full pool (50000), keep-hard minus random at f = 0.5:" in text and "better than random" in text
+    assert "claim 1: undecided at this scale (plan incomplete)" in text  # the claims are read on the main table
+    assert (tmp_path / "out" / "cifar10_fair.png").exists()

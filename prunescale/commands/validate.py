@@ -344,7 +344,13 @@ def verdict_cmd(
     fair_figure.draw(record, figure_path)
     report = record["verdicts"]
     lines = [f"{report['runs']} runs in {record['source']}"]
-    for claim in report["claims"]:
+    side_table = (report.get("compression") or report.get("full_pool")) and not any(c["complete"] for c in report["claims"])
+    if side_table:  # a compression or full-pool table: its runs sit beside the claims, which it cannot decide
+        lines.append(
+            "claims 1-3: undecided on this table alone (it holds none of a claim's complete plan); "
+            "the claims are read on the main table: prunescale validate verdict"
+        )
+    for claim in [] if side_table else report["claims"]:
         state = "" if claim["complete"] else " (plan incomplete)"
         lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
         lines += [f"  still missing: {_described(m)}" for m in claim.get("missing", [])]

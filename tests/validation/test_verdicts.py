@@ -309,5 +309,6 @@ def test_the_verdict_command_prints_the_full_pool_comparison_and_leaves_the_clai
     assert "full pool (50000), random at f = 0.5 minus f = 1: +3.0" in text and "loses more than the tolerance" in text
     assert "full pool (50000), EL2N keep-hard at f = 0.5 minus f = 1:" in text and ": lossless" in text
     assert "full pool (50000), keep-hard minus random at f = 0.5:" in text and "better than random" in text
-    assert "claim 1: undecided at this scale (plan incomplete)" in text  # the claims are read on the main table
+    assert "claims 1-3: undecided on this table alone" in text  # the claims are read on the main table
+    assert "still missing" not in text  # a side table is not the main plan with runs missing
     assert (tmp_path / "out" / "cifar10_fair.png").exists()

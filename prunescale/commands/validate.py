@@ -344,7 +344,7 @@ def verdict_cmd(
     fair_figure.draw(record, figure_path)
     report = record["verdicts"]
     lines = [f"{report['runs']} runs in {record['source']}"]
-    side_table = (report.get("compression") or report.get("full_pool")) and not any(c["complete"] for c in report["claims"])
+    side_table = bool(report.get("compression") or report.get("full_pool")) and not any(c["complete"] for c in report["claims"])
     if side_table:  # a compression or full-pool table: its runs sit beside the claims, which it cannot decide
         lines.append(
             "claims 1-3: undecided on this table alone (it holds none of a claim's complete plan); "
@@ -363,14 +363,7 @@ def verdict_cmd(
                 f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
             )
     for c in report.get("compression", []):
-        lines.append(
-            f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}: "
-            + (
-                f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
-                if c["complete"]
-                else "runs missing"
-            )
-        )
+        lines.append(f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}: " + _against_random_text(c))
     lines += _full_pool_lines(report.get("full_pool", {}))
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
@@ -443,16 +436,16 @@ def _full_pool_lines(comparison):
                 else "runs missing"
             )
         )
-    c = comparison["hard_minus_random"]
-    lines.append(
-        f"full pool ({pool}), keep-hard minus random at f = {f:g}: "
-        + (
-            f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
-            if c["complete"]
-            else "runs missing"
-        )
-    )
+    lines.append(f"full pool ({pool}), keep-hard minus random at f = {f:g}: " + _against_random_text(comparison["hard_minus_random"]))
     return lines
+
+
+def _against_random_text(c):
+    """One policy minus random pruning to the same f: the paired difference, its 95% CI and outcome."""
+    if not c["complete"]:
+        return "runs missing"
+    return f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
+
 
 def _described(selection):
     """One missing point of a verdict, as ``pool_size 10000, keep_fraction 0.5, policy hard, seeds 3``."""

@@ -212,10 +212,12 @@ def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRAC
 def _against_random(frame, pool, keep_fraction, policy, metric):
     """:func:`_minus_random` with its outcome: better than random where the two-sided 95% interval lies below 0,
     worse where it lies above, otherwise unresolved."""
-    point = dict(keep_fraction=float(keep_fraction), policy=policy, pool_size=pool) | _minus_random(frame, pool, keep_fraction, policy, metric)
+    point = dict(keep_fraction=float(keep_fraction), policy=policy, pool_size=pool)
+    point |= _minus_random(frame, pool, keep_fraction, policy, metric)
     if point["complete"]:
         low, high = point["ci95"]
-        point["outcome"] = COMPRESSION_OUTCOMES[0] if high < 0 else COMPRESSION_OUTCOMES[1] if low > 0 else COMPRESSION_OUTCOMES[2]
+        better, worse, unresolved = COMPRESSION_OUTCOMES
+        point["outcome"] = better if high < 0 else worse if low > 0 else unresolved
     return point
 
 
@@ -244,8 +246,10 @@ def full_pool_comparison(frame, pool=FULL_POOL, keep_fraction=CLAIM_THRESHOLD, m
         mean, se, n = criteria.paired_difference(frame, point, whole)
         upper = float(criteria.upper_bound(mean, se, n))
         lower = float(criteria.lower_bound(mean, se, n))
-        outcome = LOSS_OUTCOMES[0] if upper < tolerance else LOSS_OUTCOMES[1] if lower > tolerance else LOSS_OUTCOMES[2]
-        losses.append(dict(policy=policy, complete=True, loss=mean, lower95=lower, upper95=upper, seeds=n, outcome=outcome))
+        lossless, losing, unresolved = LOSS_OUTCOMES
+        outcome = lossless if upper < tolerance else losing if lower > tolerance else unresolved
+        bounds = dict(loss=mean, lower95=lower, upper95=upper)
+        losses.append(dict(policy=policy, complete=True, **bounds, seeds=n, outcome=outcome))
     return dict(
         pool_size=pool,
         keep_fraction=float(keep_fraction),

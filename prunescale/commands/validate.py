@@ -344,7 +344,8 @@ def verdict_cmd(
     fair_figure.draw(record, figure_path)
     report = record["verdicts"]
     lines = [f"{report['runs']} runs in {record['source']}"]
-    side_table = bool(report.get("compression") or report.get("full_pool")) and not any(c["complete"] for c in report["claims"])
+    beside_claims = bool(report.get("compression") or report.get("full_pool"))
+    side_table = beside_claims and not any(c["complete"] for c in report["claims"])
     if side_table:  # a compression or full-pool table: its runs sit beside the claims, which it cannot decide
         lines.append(
             "claims 1-3: undecided on this table alone (it holds none of a claim's complete plan); "
@@ -363,7 +364,8 @@ def verdict_cmd(
                 f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
             )
     for c in report.get("compression", []):
-        lines.append(f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}: " + _against_random_text(c))
+        name = f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}"
+        lines.append(f"{name}: {_against_random_text(c)}")
     lines += _full_pool_lines(report.get("full_pool", {}))
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
@@ -436,7 +438,8 @@ def _full_pool_lines(comparison):
                 else "runs missing"
             )
         )
-    lines.append(f"full pool ({pool}), keep-hard minus random at f = {f:g}: " + _against_random_text(comparison["hard_minus_random"]))
+    against_random = _against_random_text(comparison["hard_minus_random"])
+    lines.append(f"full pool ({pool}), keep-hard minus random at f = {f:g}: {against_random}")
     return lines
 
 
@@ -444,7 +447,8 @@ def _against_random_text(c):
     """One policy minus random pruning to the same f: the paired difference, its 95% CI and outcome."""
     if not c["complete"]:
         return "runs missing"
-    return f"{_pp(c['minus_random'])} (95% CI {_pp(c['ci95'][0])} to {_pp(c['ci95'][1])}, {c['seeds']} seeds): {c['outcome']}"
+    low, high = c["ci95"]
+    return f"{_pp(c['minus_random'])} (95% CI {_pp(low)} to {_pp(high)}, {c['seeds']} seeds): {c['outcome']}"
 
 
 def _described(selection):

@@ -28,9 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from sim.data import draw_pruned, kept_size, pool_size
-from sim.grid import batch_size
-from sim.solver import max_margin, max_margin_reference, solve_batch_cpu
+from prunescale.sim.data import draw_pruned, kept_size, pool_size
+from prunescale.sim.grid import batch_size
+from prunescale.sim.solver import max_margin, max_margin_reference, solve_batch_cpu
 
 N = 200
 SIZES = (200, 500, 1000, 2000)
@@ -86,8 +86,8 @@ def measure(X, y, pool_of_processes=None, with_jax=True):
 
 
 def trend(seeds=96):
-    from figures.sim_figure import TREND
-    from sim import compare_with_theory, simulate
+    from prunescale.figures.sim_figure import TREND
+    from prunescale.sim import compare_with_theory, simulate
 
     T = TREND
     cmp = compare_with_theory(

@@ -19,7 +19,7 @@ import time
 import numpy as np
 from scipy import integrate, optimize, special
 
-import theory
+from prunescale import theory
 
 
 def _G(A, s):

@@ -1,8 +1,9 @@
 """Figures: for each, ``compute(...) -> record`` makes the numbers and ``draw(record, out)`` draws them.
 
 ``draw`` never writes data: the records the committed figures are drawn from
-live in ``figures/data/`` and change only when a command is asked to refresh
-them (``--refresh-committed``).  Figure files are reproducible: the same
+live in ``figures/data/``, ship with the package (:data:`DATA`, read through
+``importlib.resources``) and change only when a command is asked to refresh
+them (``--refresh-committed``, in a source checkout only).  Figure files are reproducible: the same
 record gives the same bytes (no creation date in the PDF).
 """
 
@@ -11,11 +12,19 @@ from __future__ import annotations
 import functools
 import io
 import json
+from importlib import resources
 from pathlib import Path
 
-from store import atomic_write
+from prunescale.store import atomic_write
 
-DATA = Path(__file__).parent / "data"
+DATA = resources.files(__name__) / "data"  # the committed records: package data, in the wheel as in the checkout
+FOLDER = Path(__file__).resolve().parent  # the committed figure files (the README's), in a source checkout
+
+
+def in_source_checkout() -> bool:
+    """Whether this is a source checkout, where the committed copies may be refreshed; an installed package is
+    never written to."""
+    return (FOLDER.parent / "pyproject.toml").is_file() and (FOLDER.parent / "tests").is_dir()
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}  # the figures' house style
 
 

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, house_style, save_png_and_pdf
+from . import DATA, FOLDER, house_style, save_png_and_pdf
 
-FIGURE = Path(__file__).parent / "cifar10.png"
+FIGURE = FOLDER / "cifar10.png"
 LAW_NAMES = {"power": "power law", "exponential": "exponential", "broken": "broken power law"}
 RUNS = DATA / "cifar10_runs.csv"
 FITS = DATA / "cifar10_fits.json"
@@ -77,7 +77,7 @@ def _label(metric, policy):
 
 
 def _scaling_panel(ax, table, pool, fits):
-    from validation.fits import LAWS
+    from prunescale.validation.fits import LAWS
 
     by_curve = {(c["pool_size"], c["metric"], c["policy"]): c for c in (fits or {}).get("curves", [])}
     for (p, metric, policy), s in sorted(table.items()):
@@ -134,7 +134,7 @@ def _crossover_panel(ax, table, pools):
 
 
 def _theory_panel(ax, table, calibration):
-    import theory
+    from prunescale import theory
 
     pools = [p for p in (calibration or {}).get("pools", []) if p["metrics"]]
     if not pools:
@@ -193,7 +193,7 @@ def _theory_panel(ax, table, calibration):
 
 def compute(csv=RUNS, fits=FITS, calibration=CALIBRATION):
     """The record the figure is drawn from: the runs, and the fits and calibration made from the same table."""
-    from validation.analysis import read_runs
+    from prunescale.validation.analysis import read_runs
 
     frame = read_runs(csv)
     return dict(
@@ -212,7 +212,7 @@ def draw(record, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from validation.analysis import curves
+    from prunescale.validation.analysis import curves
 
     frame = pd.DataFrame(record["runs"])
     table = curves(frame)

@@ -19,18 +19,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, house_style, save_png_and_pdf
+from . import DATA, FOLDER, house_style, save_png_and_pdf
 
 RUNS = DATA / "cifar10_fair" / "runs.csv"
 RECORD = DATA / "cifar10_fair_verdicts.json"
-FIGURE = Path(__file__).parent / "cifar10_fair.png"
+FIGURE = FOLDER / "cifar10_fair.png"
 COLORS = {"random": "0.35", "hard": "C0", "easy": "C3"}
 WINNER_CODES = {"easy": -1, "unresolved": 0, "hard": 1}
 
 
 def _losses(frame, pool):
     """Per policy and f < 1, the paired loss against f = 1 with its two-sided 95% interval (two seeds or more)."""
-    from validation import criteria
+    from prunescale.validation import criteria
 
     out = []
     for (policy, f), _ in frame[(frame.pool_size == pool) & (frame.keep_fraction < 1)].groupby(["policy", "keep_fraction"]):
@@ -57,8 +57,8 @@ def _means(frame):
 
 def compute(csv=RUNS):
     """The record of the figure: the verdicts and the numbers of each panel, from one runs table."""
-    from validation import criteria, verdicts
-    from validation.analysis import read_runs
+    from prunescale.validation import criteria, verdicts
+    from prunescale.validation.analysis import read_runs
 
     frame = read_runs(csv)
     report = verdicts.verdicts(frame)
@@ -80,9 +80,12 @@ def compute(csv=RUNS):
 
 
 def _shown(path):
-    """The table's path as a reader should see it: relative to the repository when it lies inside it."""
-    path, root = Path(path).resolve(), Path(__file__).resolve().parents[1]
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    """The table's path as a reader should see it: a committed table by its place in the repository
+    (``figures/data/...``, installed or not), another relative to the working folder where it lies inside it."""
+    path, data, here = Path(path).resolve(), Path(DATA).resolve(), Path.cwd().resolve()
+    if path.is_relative_to(data):
+        return str(Path("figures", "data", path.relative_to(data)))
+    return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
 def _label(ax, xlabel, ylabel, claim, title, legend=True):

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-import theory
+from prunescale import theory
 
-from . import DATA as DATA_DIR, house_style
+from . import DATA as DATA_DIR, FOLDER, house_style
 from . import save_png_and_pdf
 
 DATA = DATA_DIR / "sim_figure.json"
-FIGURE = Path(__file__).parent / "sim.png"
+FIGURE = FOLDER / "sim.png"
 N = 200
 ALPHA_PRUNE = [1.0, 2.0, 3.0, 4.0, 6.0]
 FRACTIONS = [1.0, 0.5, 0.2]
@@ -37,7 +37,7 @@ TREND = dict(
 
 def compute(quick=False, progress=True):
     """Simulate every point the figure shows; return a JSON-ready dict."""
-    from sim import compare_with_theory, simulate
+    from prunescale.sim import compare_with_theory, simulate
 
     seeds = 6 if quick else 16
     alphas = ALPHA_PRUNE[::2] if quick else ALPHA_PRUNE

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-import theory
+from prunescale import theory
 
-from . import DATA as DATA_DIR, house_style
+from . import DATA as DATA_DIR, FOLDER, house_style
 from . import save_png_and_pdf
 
 DATA = DATA_DIR / "theory_figure.json"
-FIGURE = Path(__file__).parent / "theory.png"
+FIGURE = FOLDER / "theory.png"
 MAX_POOL = 1e3
 FRACTIONS = [1.0, 0.8, 0.6, 0.4, 0.2, 0.1]
 POOLS = [2.0, 5.0, 20.0, 100.0, 1000.0]

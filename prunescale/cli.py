@@ -39,7 +39,7 @@ def demo_cmd(
 
 def main(argv=None):
     """Run the CLI.  Bad input, a missing file or a solver that cannot converge exits with code 2 and one line."""
-    from theory import ConvergenceError
+    from prunescale.theory import ConvergenceError
 
     try:
         app(args=argv, prog_name="prunescale")

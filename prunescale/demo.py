@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-import theory
-from store import atomic_write, check_output_folder
+from prunescale import theory
+from prunescale.figures import DATA
+from prunescale.store import atomic_write, check_output_folder
 
 POOLS = (2.0, 5.0, 20.0, 100.0, 1000.0)
 THETAS = (0.0, 10.0, 30.0)
@@ -35,7 +36,7 @@ SIZES = {
     "quick": Sizes((2.0, 5.0, 20.0, 1000.0), (0.0, 10.0), 100, 8, (5.0, 20.0)),
     "full": Sizes(POOLS, THETAS, 200, 24, POOLS),
 }
-CIFAR_RUNS = Path(__file__).resolve().parents[1] / "figures" / "data" / "cifar10_runs.csv"  # the committed table
+CIFAR_RUNS = DATA / "cifar10_runs.csv"  # the committed table, shipped with the package
 
 
 def theory_table(pools=POOLS, thetas=THETAS, progress=None):
@@ -61,7 +62,7 @@ def theory_table(pools=POOLS, thetas=THETAS, progress=None):
 
 def simulation_table(rows, N, seeds, progress=None):
     """Simulate the optimal choice and keeping everything, for each theory row."""
-    from sim import compare_with_theory, simulate
+    from prunescale.sim import compare_with_theory, simulate
 
     out = []
     for r in rows:
@@ -180,7 +181,7 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
 
 
 def _figures(out, sims):
-    from figures import check_figure, load_record, sim_figure, theory_figure
+    from prunescale.figures import check_figure, load_record, sim_figure, theory_figure
 
     made = [
         check_figure.draw(sims, out / "check.png").name,
@@ -188,14 +189,14 @@ def _figures(out, sims):
         sim_figure.draw(load_record(sim_figure.DATA), out / "sim.png").name,
     ]
     if CIFAR_RUNS.exists():
-        from figures import cifar_figure
+        from prunescale.figures import cifar_figure
 
         made.append(cifar_figure.draw(cifar_figure.compute(), out / "cifar10.png").name)
     return made
 
 
 def _sim_record():
-    from figures import load_record, sim_figure
+    from prunescale.figures import load_record, sim_figure
 
     return load_record(sim_figure.DATA)
 

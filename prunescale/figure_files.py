@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from store import check_output_file, save_json
+from prunescale.store import check_output_file, save_json
 
 RESULTS = Path("results") / "figures"
 
@@ -16,7 +16,7 @@ def draw_figure(module, name, out=None, recompute=False, quick=False, refresh_co
     ``results/figures/`` (a recomputed record beside it) unless
     ``refresh_committed``, which writes the committed figure and record.
     Returns the paths written."""
-    from figures import load_record
+    from prunescale.figures import load_record
 
     if quick and not recompute:
         raise ValueError("--quick needs --recompute (the committed record is drawn as it is)")

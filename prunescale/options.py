@@ -7,16 +7,27 @@ import math
 
 import typer
 
-from store import jsonable
+from prunescale.store import jsonable
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 THETA = typer.Option(
     0.0, "--theta", help="Angle between the pruning metric and the teacher, degrees in [0, 90]. 0 = perfect metric."
 )
+
+
+def _only_in_a_checkout(refresh: bool) -> bool:
+    from prunescale.figures import in_source_checkout
+
+    if refresh and not in_source_checkout():
+        raise typer.BadParameter("refreshes the committed copies in a source checkout only; this is an installed package")
+    return refresh
+
+
 REFRESH_COMMITTED = typer.Option(
     False,
     "--refresh-committed",
-    help="Write the committed copies (figures/ and figures/data/) instead of results/. Only on purpose.",
+    help="Write the committed copies (figures/ and figures/data/ of a source checkout) instead of results/. Only on purpose.",
+    callback=_only_in_a_checkout,
 )
 
 

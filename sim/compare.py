@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-import theory
+from prunescale import theory
 
 
 def compare_with_theory(result):
@@ -27,7 +27,7 @@ def compare_with_theory(result):
 
     Example
     -------
-    >>> from sim import simulate
+    >>> from prunescale.sim import simulate
     >>> cmp = compare_with_theory(simulate(N=50, alpha_tot=4.0, keep_fraction=0.5, seeds=4))
     >>> round(float(cmp.theory[0]), 4), sorted(cmp.data_vars)
     (0.1361, ['sim_mean', 'sim_se', 'theory', 'z'])

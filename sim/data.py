@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from store import checks
+from prunescale.store import checks
 
 
 def pool_size(N, alpha_tot):

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from store import KeyedStore, checks
+from prunescale.store import KeyedStore, checks
 
 from .data import draw_pruned, kept_size, pool_size
 from .solver import default_solver, max_margin_reference, solve_batch, solve_batch_cpu

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-import sim
-import store
-import validation
+from prunescale import sim, store, theory, validation
 
 API = {
     store: [
@@ -31,11 +29,11 @@ def test_public_api_is_pinned(package):
 
 
 def test_one_policies_tuple_for_every_package():
-    import theory.error
-    import validation.sweep
+    from prunescale.theory import error
+    from prunescale.validation import sweep
 
     assert store.POLICIES == ("hard", "easy", "random")
-    assert validation.sweep.POLICIES is store.POLICIES and theory.error.checks.POLICIES is store.POLICIES
+    assert sweep.POLICIES is store.POLICIES and error.checks.POLICIES is store.POLICIES
 
 
 THETA_ERROR = r"^theta \(degrees\) must lie in \[0, 90\], got 95$"
@@ -45,8 +43,8 @@ THETA_ERROR = r"^theta \(degrees\) must lie in \[0, 90\], got 95$"
     "call",
     [
         lambda: store.checks.theta(95),
-        lambda: __import__("theory").test_error(2.0, 0.5, theta=95),
-        lambda: __import__("theory").optimal_keep_fraction(10.0, theta=95),
+        lambda: theory.test_error(2.0, 0.5, theta=95),
+        lambda: theory.optimal_keep_fraction(10.0, theta=95),
         lambda: sim.simulate(N=10, alpha_tot=2.0, keep_fraction=0.5, theta=95, seeds=1),
     ],
     ids=["store", "theory.test_error", "theory.optimal_keep_fraction", "sim.simulate"],
@@ -60,7 +58,7 @@ def test_every_package_words_a_bad_theta_the_same_way(call):
     "call",
     [
         lambda: store.checks.keep_fraction(1.5),
-        lambda: __import__("theory").test_error(2.0, 1.5),
+        lambda: theory.test_error(2.0, 1.5),
         lambda: sim.simulate(N=10, alpha_tot=2.0, keep_fraction=1.5, seeds=1),
         lambda: validation.prune(np.zeros(4), np.arange(4), 1.5, "hard"),
         lambda: validation.grid(["el2n"], ["hard"], [100], [1.5], [0]),

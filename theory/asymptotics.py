@@ -32,7 +32,7 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from store import checks
+from prunescale.store import checks
 
 x, k, w, sigma, alpha = sp.symbols("x k w sigma alpha", real=True)
 

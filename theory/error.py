@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from store import checks
+from prunescale.store import checks
 from ._integrand import Problem, Quadrature, kept_interval
 from ._newton import maximise
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from store import checks
+from prunescale.store import checks
 from .error import ALPHA_MAX, VERIFIED_EASY_KEPT, VERIFIED_POOL, ConvergenceError, solve
 
 F_FLOOR = 1e-10  # smallest keep fraction searched

@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import brentq, minimize
 
-import theory
+from prunescale import theory
 
 THETA_GRID = np.linspace(0.0, 90.0, 91)
 
@@ -50,6 +50,73 @@ class Scale(NamedTuple):
     d: float  # effective dimension: alpha = n / d
     A: float  # error scale
     chi2: float
+
+    def alpha(self, n):
+        """Examples per dimension of ``n`` examples."""
+        return np.asarray(n, float) / self.d
+
+
+class Warp(NamedTuple):
+    """The size axis warped through the observed random curve, ``error_random(n) = amplitude * n ** exponent``:
+    ``alpha(n)`` is where the perceptron's random-pruning error equals it, so random pruning fits by
+    construction (``A = 1``) whatever the network's exponent, and only the angle is left to fit.
+
+    One scale ``alpha = n / d`` cannot fit a ResNet: its random curve falls as ``n ** -0.41`` where the
+    perceptron's falls as ``alpha ** -1``."""
+
+    amplitude: float
+    exponent: float
+    cov: tuple  # covariance of (log amplitude, exponent), scaled by the fit's chi2 / dof where that is above 1
+    chi2: float
+    points: int
+    A: float = 1.0
+
+    def random_error(self, n):
+        return self.amplitude * np.asarray(n, float) ** self.exponent
+
+    def alpha(self, n):
+        return _alpha_at_random_error(self.random_error(n))
+
+
+_ALPHA_TABLE = np.geomspace(1e-4, 1e5, 4000)
+
+
+def _alpha_at_random_error(error):
+    """The alpha at which the perceptron's random-pruning error is ``error`` (interpolated in log-log on a
+    dense table; the error falls monotonically from 0.5 at alpha = 0)."""
+    table = _random_error_table()
+    error = np.asarray(error, float)
+    if np.any((error <= table[-1]) | (error >= 0.5)):
+        raise ValueError(f"a warped error must lie in ({table[-1]:.2e}, 0.5), got {error.min():.3g} to {error.max():.3g}")
+    return np.exp(np.interp(-np.log(error), -np.log(table), np.log(_ALPHA_TABLE)))
+
+
+def _random_error_table():
+    if not hasattr(_random_error_table, "cache"):
+        _random_error_table.cache = np.asarray(theory.test_error(_ALPHA_TABLE, 1.0), float)
+    return _random_error_table.cache
+
+
+def fit_warp(n, error, stderr) -> Warp:
+    """The random curve as a power law, weighted least squares in log-log (the relative error of each point
+    is ``stderr / error``)."""
+    n, e, se = (np.asarray(a, float) for a in (n, error, stderr))
+    if n.size < 3:
+        raise ValueError(f"the warp needs random runs at three or more kept sizes, got {n.size}")
+    X, y, w = np.column_stack([np.ones_like(n), np.log(n)]), np.log(e), (e / se) ** 2
+    cov = np.linalg.inv(X.T @ (w[:, None] * X))
+    beta = cov @ X.T @ (w * y)
+    chi2 = float(np.sum(w * (y - X @ beta) ** 2))
+    cov = cov * max(1.0, chi2 / (n.size - 2))  # a poor fit widens its own uncertainty (Birge ratio)
+    return Warp(float(np.exp(beta[0])), float(beta[1]), tuple(map(tuple, cov.tolist())), chi2, int(n.size))
+
+
+def warp_band(warp: Warp, n, sigmas=1.96):
+    """The random curve's ``(low, high)`` at ``n`` from the fit's parameter uncertainty alone."""
+    x = np.column_stack([np.ones_like(np.asarray(n, float)), np.log(np.asarray(n, float))])
+    sd = np.sqrt(np.einsum("ij,jk,ik->i", x, np.asarray(warp.cov), x))
+    central = np.log(warp.random_error(n))
+    return np.exp(central - sigmas * sd), np.exp(central + sigmas * sd)
 
 
 class Angle(NamedTuple):
@@ -83,7 +150,7 @@ def fit_scale(n, error, stderr):
     return Scale(float(d), float(A), float(best.fun))
 
 
-def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_GRID):
+def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale | Warp, grid=THETA_GRID):
     """The effective metric angle of pruned curves, with profile-likelihood intervals.
 
     ``policy`` is "hard" or "easy", or one of them per point (a metric's two
@@ -97,7 +164,7 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_
     def chi2(th):
         pred = np.empty_like(e)
         for pol, m in groups:
-            pred[m] = scale.A * theory.solve(n[m] / scale.d, f[m], th, pol, strict=False).error
+            pred[m] = scale.A * theory.solve(scale.alpha(n[m]), f[m], th, pol, strict=False).error
         return float(np.nansum(((pred - e) / se) ** 2))
 
     profile = _profile(n, e, se, f, groups, scale, np.asarray(grid, float))
@@ -132,13 +199,13 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale, grid=THETA_
     )
 
 
-def _profile(n, e, se, f, groups, scale: Scale, grid):
+def _profile(n, e, se, f, groups, scale: Scale | Warp, grid):
     """The chi-square at every grid angle, in one broadcast theory call per policy (the per-angle loop's
     numbers to about 1e-12: the solver's array operations round by chunk)."""
     pred = np.empty((grid.size, e.size))
     for pol, m in groups:
         shape = (grid.size, int(m.sum()))
-        alpha, keep = (np.broadcast_to(a[m], shape) for a in (n / scale.d, f))
+        alpha, keep = (np.broadcast_to(a[m], shape) for a in (scale.alpha(n), f))
         pred[:, m] = scale.A * theory.solve(alpha, keep, grid[:, None], pol, strict=False).error
     return np.nansum(((pred - e) / se) ** 2, axis=1)
 

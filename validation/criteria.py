@@ -13,9 +13,9 @@ known, before the runs they judge.
 2. :func:`crossover`: the paired sign of ``error(hard) - error(easy)`` at a
    fixed keep fraction changes between pool sizes.
 3. :func:`beats_power_law`: a fixed-f keep-hard curve across pool sizes is
-   steeper in log-log than the random curve over the same kept sizes (a
-   bootstrap over seeds excludes equal slopes) and lies below it at the
-   largest kept size (paired upper bound below 0).
+   steeper in log-log than the random curve over the same kept sizes (the
+   Student t interval of the per-seed slope differences excludes 0) and lies
+   below it at the largest kept size (paired upper bound below 0).
 
 A table that mixes budget rules, step counts, configs or devices within a
 comparison is refused (:func:`check_comparable`).
@@ -29,7 +29,6 @@ from scipy import stats
 
 LOSSLESS_TOLERANCE = 0.005  # 0.5 percentage points of test error
 LEVEL = 0.95
-BOOTSTRAP = 2000
 COMPARABLE = ("budget", "steps", "config", "device")  # must be one value within a comparison
 
 
@@ -168,12 +167,13 @@ def _slopes(weights, sums, counts):
         return np.where(k >= 2, (dx * dy).sum(-1) / (dx * dx).sum(-1), np.nan)
 
 
-def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstrap=BOOTSTRAP, seed=0):
+def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard"):
     """Claim 3 for one keep fraction: the fixed-f curve across pools against the random curve.
 
-    The fixed-f curve is the mean error at kept size ``f * pool`` for every pool; the random curve is random
-    pruning's mean error over the kept sizes in the same range.  Both log-log slopes are re-fitted on
-    bootstrap resamples of the seeds (the same seeds for both curves, so pairs stay pairs)."""
+    The fixed-f curve is the error at kept size ``f * pool`` for every pool; the random curve is random
+    pruning's error over the kept sizes in the same range.  Each seed gives both log-log slopes (a seed with a
+    single kept size has none), and the per-seed slope differences give a Student t interval: two or three
+    seeds are too few for a bootstrap, which could only return the seeds' own values."""
     check_comparable(frame, by=("pool_size",))
     f = float(keep_fraction)
     curve = frame[np.isclose(frame.keep_fraction, f) & (frame.metric == metric) & (frame.policy == policy)]
@@ -184,11 +184,8 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
     if randoms.n_train.nunique() < 2:
         raise ValueError(f"the random curve needs runs at two or more kept sizes in [{lo}, {hi}]")
     seeds = np.array(sorted(set(curve.seed) & set(randoms.seed)))
-    rng = np.random.default_rng(seed)
-    resamples = [rng.choice(seeds, seeds.size) for _ in range(bootstrap)]
-    # row 0: every seed once; then one row per resample, each seed weighted by how often it was drawn
-    drawn = [np.bincount(np.searchsorted(seeds, r), minlength=seeds.size) for r in resamples]
-    weights = np.array([np.ones(seeds.size), *drawn], float)
+    # row 0: the mean curve over every seed; then one row per seed alone
+    weights = np.vstack([np.ones(seeds.size), np.eye(seeds.size)])
 
     def slopes(rows):
         sums, counts = _seed_sums(rows)
@@ -196,12 +193,11 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         return _slopes(weights, sums, counts)
 
     curve_slopes, random_slopes = slopes(curve), slopes(randoms)
-    s_curve, s_random = float(curve_slopes[0]), float(random_slopes[0])
-    diffs = curve_slopes[1:] - random_slopes[1:]
-    # A resample that draws only seeds run at one kept size (a seed run on the largest pool alone) has no
-    # slope; the interval is taken over the resamples that have one, and their count is reported.
-    usable = np.isfinite(diffs)
-    ci = np.quantile(diffs[usable], [(1 - LEVEL) / 2, (1 + LEVEL) / 2]).tolist() if usable.any() else [np.nan, np.nan]
+    per_seed = curve_slopes[1:] - random_slopes[1:]
+    usable = np.isfinite(per_seed)
+    d = per_seed[usable]
+    se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.inf
+    ci = [float(v) for v in interval(float(d.mean()) if d.size else np.nan, se, d.size)]
     pool = int(curve[curve.n_train == hi].pool_size.iloc[0])
     at_largest = paired_difference(  # against random pruning to the same kept size of the same pool
         frame,
@@ -214,11 +210,13 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard", bootstra
         keep_fraction=f,
         metric=metric,
         policy=policy,
-        slope=s_curve,
-        random_slope=s_random,
+        slope=float(curve_slopes[0]),
+        random_slope=float(random_slopes[0]),
+        per_seed_slope_differences=d.tolist(),
+        slope_seeds=[int(x) for x in seeds[usable]],
         slope_difference_ci95=ci,
-        bootstrap_resamples_used=int(usable.sum()),
         steeper=bool(steeper),
+        steeper_in_every_seed=bool(d.size > 0 and (d < 0).all()),
         largest_kept=int(hi),
         difference_at_largest=at_largest[0],
         stderr_at_largest=at_largest[1],

@@ -26,11 +26,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from store import atomic_write, checks, digest
+from prunescale.store import atomic_write, checks, digest
 
 CANONICAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL_MD5 = "c58f30108f718f92721af3b95e74349a"
-# sha256 of each array's raw bytes (C order), as published in ../shared/data/README.md
+# sha256 of each array's raw bytes (C order) of the published data set
 ARRAY_SHA256 = {
     "x_train": "47af8b02cfcfb6cdf3dbbd1969ad7f1b70f4413f6f80f437b020ee4e5bc8304a",
     "y_train": "2b7cd2f24487317614016b72ffd53071c3062f592f0eb300c18a770d41ae1253",
@@ -76,8 +76,8 @@ def _candidates():
         return
     for name in ("cifar10.npz", "cifar-10-python.tar.gz"):
         yield cache_dir() / name
-    yield _SHARED
-    yield Path.cwd().resolve().parent / "shared" / "data" / "cifar10.npz"
+    yield _SHARED  # beside a source checkout
+    yield Path.cwd().resolve().parent / "shared" / "data" / "cifar10.npz"  # beside the working folder
 
 
 def find_cifar10() -> Path:
@@ -110,18 +110,20 @@ def _read_tarball(path: Path):
 
 
 def _download(dest: Path):
+    """Fetch :data:`CANONICAL_URL` into ``dest``, only if its md5 is :data:`TARBALL_MD5` (else nothing is saved)."""
     import urllib.request
 
+    url, expected = CANONICAL_URL, TARBALL_MD5  # read at call time: a test serves a small archive of its own
     try:
-        with urllib.request.urlopen(CANONICAL_URL, timeout=60) as response:
+        with urllib.request.urlopen(url, timeout=60) as response:
             blob = response.read()
     except OSError as exc:
         raise FileNotFoundError(
-            f"could not download CIFAR-10 from {CANONICAL_URL} ({exc}). Pass a local file instead: "
+            f"could not download CIFAR-10 from {url} ({exc}). Pass a local file instead: "
             f"load_cifar10(path=...) or ${ENV_FILE}."
         ) from None
-    if hashlib.md5(blob).hexdigest() != TARBALL_MD5:
-        raise ValueError(f"downloaded file from {CANONICAL_URL} has the wrong md5; not saved")
+    if hashlib.md5(blob).hexdigest() != expected:
+        raise ValueError(f"the file downloaded from {url} fails its md5 check (expected {expected}); nothing was saved")
     atomic_write(dest, blob)
 
 

@@ -18,14 +18,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-import theory
-from store import checks, load_json
+from prunescale import theory
+from prunescale.store import checks, load_json
 
 from .metrics import METRICS, score
 from .selection import DEFAULTS as POLICY_DEFAULTS
 from .selection import SELECTION_POLICIES, select
 
-CALIBRATION = Path(__file__).resolve().parents[1] / "figures" / "data" / "cifar10_calibration.json"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CAVEAT = (
     "qualitative: it fits the perceptron to short-budget CIFAR-10 runs with chi-square per degree of freedom "
@@ -111,12 +110,14 @@ def _read_image_folder(root):
     return np.stack(images).astype(np.uint8), np.array(labels), [c.name for c in classes]
 
 
-def theory_view(n, theta=None, metric="el2n"):
-    """The keep fraction the perceptron would pick for a pool of ``n`` examples, read through the committed
-    CIFAR-10 calibration's effective dimension; theta from the user, or the calibration's angle for the metric."""
-    calibration = load_json(CALIBRATION) if CALIBRATION.exists() else None
+def theory_view(n, theta=None, metric="el2n", calibration=None):
+    """The keep fraction the perceptron would pick for a pool of ``n`` examples, read through a CIFAR-10
+    calibration's effective dimension (a record of ``validation.calibrate``, or its JSON file); theta from the
+    user, or the calibration's angle for the metric."""
     if calibration is None:
-        return dict(available=False, why=f"no calibration at {CALIBRATION}")
+        return dict(available=False, why="no calibration given")
+    if not isinstance(calibration, dict):
+        calibration = load_json(calibration)
     d = calibration["scale"]["d"]
     source, interval = "command line", None
     if theta is None:
@@ -159,6 +160,7 @@ def prune_dataset(
     cache_dir=None,
     progress=False,
     theta=None,
+    calibration=None,
     metric_options=None,
     **policy_options,
 ):
@@ -166,7 +168,8 @@ def prune_dataset(
 
     ``keep_fraction`` is a number (returns one :class:`Pruned`) or a list (returns a list, one scoring shared).
     ``metric_options`` override the metric's defaults (the training config included); ``policy_options`` are
-    ``beta``, ``strata`` (ccs) and ``hard_share`` (mixed).
+    ``beta``, ``strata`` (ccs) and ``hard_share`` (mixed).  ``calibration`` (a calibration record or its JSON
+    file) gives the report the theory's view; ``prunescale prune`` passes the committed CIFAR-10 one.
 
     Example
     -------
@@ -199,12 +202,12 @@ def prune_dataset(
     for f in fractions:
         t = time.perf_counter()
         kept = select(s.scores, f, policy, seed=seed, labels=y if class_balanced else None, **settings)
-        report = _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, time.perf_counter() - t, theta, metric)
+        report = _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, time.perf_counter() - t, theta, metric, calibration)
         results.append(Pruned(kept, s.scores, report))
     return results[0] if np.ndim(keep_fraction) == 0 else results
 
 
-def _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, selected, theta, metric):
+def _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, selected, theta, metric, calibration):
     counts, edges = np.histogram(s.scores, bins=20)
     report = dict(
         n=int(s.scores.size),
@@ -217,7 +220,7 @@ def _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, selec
         | ({"hard_share": settings["hard_share"]} if policy == "mixed" else {}),
         score_histogram=dict(counts=counts.tolist(), edges=edges.tolist()),
         seconds=dict(scoring=round(scored, 2), selection=round(selected, 4)),
-        theory=theory_view(int(s.scores.size), theta, metric),
+        theory=theory_view(int(s.scores.size), theta, metric, calibration),
     )
     if y is not None:
         k = int(y.max()) + 1

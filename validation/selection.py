@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from store import POLICIES, checks
+from prunescale.store import POLICIES, checks
 
 from .data import _class_quotas, prune
 

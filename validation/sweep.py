@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from store import POLICIES, KeyedStore, atomic_write, checks, digest
+from prunescale.store import POLICIES, KeyedStore, atomic_write, checks, digest
 
 from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
@@ -50,6 +50,12 @@ COLUMNS = (
     "xla_flags",
     "pool",
     "class_balanced",
+    # the machine (validation.xla.Machine): CPU runs are bit-exact on one CPU model only
+    "cpu_model",
+    "cores",
+    "threads",
+    "jax_version",
+    "jaxlib_version",
 )
 JOB_VERSION = 2  # 2: keyed by the full config values (1: by the config's name)
 POOLS = ("balanced", "nested")
@@ -104,10 +110,10 @@ def job_config(job: Job) -> dict:
 
 def check_job(job: Job):
     """The job, if every field is valid: errors name the field and its valid values."""
-    from .metrics import DEFAULTS
+    from .metrics import OPTIONS
     from .train import CONFIGS
 
-    checks.one_of("metric", job.metric, tuple(DEFAULTS))
+    checks.one_of("metric", job.metric, tuple(OPTIONS))
     checks.one_of("policy", job.policy, SELECTION_POLICIES)
     if isinstance(job.pool_size, bool) or not float(job.pool_size).is_integer() or not 10 <= job.pool_size <= 50000:
         raise ValueError(f"pool_size must be an integer in [10, 50000], got {job.pool_size!r}")
@@ -120,9 +126,9 @@ def check_job(job: Job):
         raise ValueError(f"metric_options must be a JSON object, got {job.metric_options!r} ({exc})") from None
     if not isinstance(options, dict):
         raise ValueError(f"metric_options must be a JSON object, got {job.metric_options!r}")
-    unknown = set(options) - set(DEFAULTS[job.metric])
+    unknown = set(options) - set(OPTIONS[job.metric])
     if unknown:
-        raise ValueError(f"unknown options for {job.metric}: {sorted(unknown)}; valid: {sorted(DEFAULTS[job.metric])}")
+        raise ValueError(f"unknown options for {job.metric}: {sorted(unknown)}; valid: {sorted(OPTIONS[job.metric])}")
     job.train_config()  # checks budget, epochs
     return job
 
@@ -191,9 +197,30 @@ FULL_POOL_STEPS = math.ceil(10 * FULL_POOL / FAIR_BATCH)  # 3,907: the default c
 GPU_FRACTIONS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3)
 
 
-def _el2n_options(steps):
-    """EL2N as the fair test defines it: 8 inits, each a ``steps``-step run read at 15% of it."""
-    return json.dumps(dict(inits=8, epochs=1.0, config="default", steps=int(steps), stop_after=0.15))
+EL2N_INITS = 8
+
+
+def _el2n_options(steps, seed=None):
+    """EL2N as the fair test defines it: 8 inits, each a ``steps``-step run read at 15% of it.  With ``seed``,
+    the scoring networks are named (:func:`independent_scoring_seeds`), so no two job seeds share one."""
+    options = dict(inits=EL2N_INITS, epochs=1.0, config="default", steps=int(steps), stop_after=0.15)
+    if seed is not None:
+        options["init_seeds"] = independent_scoring_seeds(seed)
+    return json.dumps(options)
+
+
+def independent_scoring_seeds(seed, inits=EL2N_INITS):
+    """The scoring networks of job seed ``seed``: ``1000 (seed + 1) + k``, k < inits.  Disjoint across job
+    seeds, and from every job's own training seed (below 1000).  (The older plans score job seed s with
+    networks s, s + 1, ..., so seeds 0 and 1 share 7 of their 8.)"""
+    if not 0 <= inits <= 1000:
+        raise ValueError(f"inits must lie in [0, 1000] for disjoint scoring seeds, got {inits}")
+    return [1000 * (int(seed) + 1) + k for k in range(inits)]
+
+
+def _per_seed(seeds, make):
+    """``make(seed)`` for each seed, concatenated: plans whose metric options name the seed's scoring networks."""
+    return [job for seed in seeds for job in make(seed)]
 
 
 def full_pool_plan(steps=FULL_POOL_STEPS, seeds=(0, 1)):
@@ -206,10 +233,37 @@ def full_pool_plan(steps=FULL_POOL_STEPS, seeds=(0, 1)):
 
 def gpu_plan(steps=FULL_POOL_STEPS, seeds=(0, 1, 2)):
     """The plan for a lent GPU: the 50k pool under equal compute, f in {1, .8, .6, .5, .4, .3} x {random, EL2N
-    hard, EL2N easy} x 3 seeds (48 runs).  One device for the whole table: never mix its rows with CPU rows."""
-    common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
-    jobs = grid(["el2n"], POLICIES, [FULL_POOL], GPU_FRACTIONS, seeds, **common)
-    return sorted(dict.fromkeys(jobs), key=_curve_order)
+    hard, EL2N easy} x 3 seeds (48 runs), each seed scored by its own networks.  The f in {1, .5} x {random,
+    keep-hard} runs of every seed come first.  One device for the whole table: never mix its rows with CPU rows."""
+
+    def of_seed(seed):
+        common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps, seed))
+        return grid(["el2n"], POLICIES, [FULL_POOL], GPU_FRACTIONS, [seed], **common)
+
+    first = lambda j: (j.keep_fraction not in (1.0, 0.5) or j.policy not in ("random", "hard"),) + _curve_order(j)
+    return sorted(dict.fromkeys(_per_seed(seeds, of_seed)), key=first)
+
+
+# The 50k test (docs/validation.md, "The 50k test: protocol"): fresh seeds, each scored by its own networks.
+SCALE_SEEDS = (3, 4, 5)
+SCALE_BUDGETS = (FULL_POOL_STEPS, 2 * FULL_POOL_STEPS)  # 10 and 20 epochs of 50k: 3,907 and 7,814 steps
+SCALE_POOLS = (12500, 25000)  # nested in each seed's 50k pool, for claim 3 across kept sizes 6.25k to 25k
+
+
+def scale_plan(seeds=SCALE_SEEDS):
+    """The 50k test, 36 runs in the order they run.  (a) Claim 1 on the whole data set: the 50k pool, random
+    f = 1 and 0.5 and EL2N keep-hard f = 0.5, at 3,907 steps, then the same at 7,814; (b) claim 3 at scale: pools
+    of 12.5k and 25k, the same three runs at 3,907 steps.  One EL2N scoring per pool and seed, its networks
+    3,907-step runs read at 15% whatever the run's budget, so the budget contrast isolates training length."""
+
+    def of_seed(seed, pools, steps):
+        common = dict(config="default", budget="steps", steps=int(steps), pool="nested",
+                      metric_options=_el2n_options(SCALE_BUDGETS[0], seed))
+        return grid(["el2n"], ["random", "hard"], pools, (1.0, 0.5), [seed], **common)
+
+    a = [_per_seed(seeds, lambda s, n=steps: of_seed(s, [FULL_POOL], n)) for steps in SCALE_BUDGETS]
+    b = _per_seed(seeds, lambda s: of_seed(s, sorted(SCALE_POOLS, reverse=True), SCALE_BUDGETS[0]))
+    return [j for part in a + [b] for j in sorted(part, key=_curve_order)]
 
 
 SUBSET_MODELS = 128  # per-example standard error of memorization at most 0.1: sqrt(0.25/90 + 0.25/38) = 0.096
@@ -259,7 +313,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
     a task again (a worker lost after its result was written)."""
     from .data import load_cifar10
     from .train import accuracy, train
-    from .xla import prefer_fast_cpu_convolutions
+    from .xla import machine, prefer_fast_cpu_convolutions
 
     prefer_fast_cpu_convolutions()
     config = job_config(job)
@@ -293,7 +347,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None):
         xla_flags=net.xla_flags,
         pool=job.pool,
         class_balanced=job.class_balanced,
-    )
+    ) | {k: v for k, v in machine()._asdict().items() if k != "xla_flags"}  # the flags the net trained with, above
     jobs_store(results_dir).save(config, row)
     return row
 
@@ -302,7 +356,7 @@ def kept_set(job: Job, d, score_cache=None, cached_only=False):
     """The training-set indices a job keeps: its pool, scored (from the cache where it holds them) and pruned.
 
     With ``cached_only``, None where the scores are not in the cache (nothing is trained)."""
-    from store import KeyedStore
+    from prunescale.store import KeyedStore
 
     from .data import class_balanced_subset, nested_pool, prune
     from .metrics import metric_config, score

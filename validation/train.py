@@ -290,7 +290,7 @@ def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **override
 
     Example
     -------
-    >>> from validation import load_cifar10
+    >>> from prunescale.validation import load_cifar10
     >>> d = load_cifar10()
     >>> r = train(d.x_train[:100], d.y_train[:100], "toy", seed=0)
     >>> r.steps, r.correct.shape

@@ -24,6 +24,7 @@ import functools
 import os
 import subprocess
 import sys
+from typing import NamedTuple
 
 FLAG_NAME = "--xla_cpu_experimental_ynn_fusion_type"
 FAST_CPU_CONVOLUTIONS = f"{FLAG_NAME}=-individual_convolution"  # convolutions to Eigen; YNNPACK keeps the rest
@@ -89,3 +90,44 @@ def _register():
 
 
 _register()
+
+
+class Machine(NamedTuple):
+    """Where a run trained.  CPU runs are bit-exact only on one CPU model: the same job at the same commit, jax
+    and flags gave 0.1849 on one machine against 0.1816 on another, so every run records its machine."""
+
+    cpu_model: str  # the model name with its family, model and stepping numbers
+    cores: int  # logical CPUs of the machine
+    threads: int  # CPUs this process may run on (XLA's CPU thread pool uses them)
+    jax_version: str
+    jaxlib_version: str
+    xla_flags: str  # as the backend runs with them
+
+
+def cpu_model() -> str:
+    """``Intel(R) Xeon(R) Processor (family 6, model 207, stepping 2)`` from ``/proc/cpuinfo``, else what
+    :mod:`platform` knows."""
+    import platform
+
+    fields = {}
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if not line.strip():
+                    break  # the first processor's block is enough
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    numbers = ", ".join(f"{k.split()[-1]} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields)
+    return f"{name} ({numbers})" if numbers else name
+
+
+def machine() -> Machine:
+    """This process's :class:`Machine`."""
+    import jax
+    import jaxlib
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return Machine(cpu_model(), os.cpu_count() or 0, threads, jax.__version__, jaxlib.__version__, effective_flags())

@@ -10,10 +10,12 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from store import atomic_write, check_output_folder, save_json
-from store.files import normal_mode
+from prunescale.store import atomic_write, check_output_folder, save_json
+from prunescale.store.files import normal_mode
 
 from ..options import JSON, emit, floats, json_object
+
+CALIBRATION = "cifar10_fair/calibration.json"  # the theory fitted to the equal-compute CIFAR-10 runs
 
 
 def prune_cmd(
@@ -33,8 +35,9 @@ def prune_cmd(
     as_json: bool = JSON,
 ):
     """Score every example, keep a fraction by a policy, and write the kept indices with a report."""
-    from validation.data import cache_dir
-    from validation.pruning import prune_dataset, read_dataset
+    from prunescale.figures import DATA
+    from prunescale.validation.data import cache_dir
+    from prunescale.validation.pruning import prune_dataset, read_dataset
 
     fractions = floats(keep_fraction, "--keep-fraction")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -44,7 +47,7 @@ def prune_cmd(
     x, y, names = read_dataset(data)
     results = prune_dataset(
         x, y, fractions, metric=metric, policy=policy, class_balanced=class_balanced, seed=seed,
-        cache_dir=cache or cache_dir() / "scores", progress=not as_json, theta=theta, metric_options=metric_options,
+        cache_dir=cache or cache_dir() / "scores", progress=not as_json, theta=theta, calibration=DATA / CALIBRATION, metric_options=metric_options,
         beta=beta, strata=strata, hard_share=hard_share,
     )
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from store import atomic_write, check_output_folder, save_json
+from prunescale.store import atomic_write, check_output_folder, save_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
@@ -38,7 +38,7 @@ def run_cmd(
     as_json: bool = JSON,
 ):
     """One grid point: mean test error over seeds, its standard error, and the theory value."""
-    from sim import compare_with_theory, simulate
+    from prunescale.sim import compare_with_theory, simulate
 
     res = simulate(N, alpha_tot, keep_fraction, theta, policy, seeds, solver=solver)
     cmp = compare_with_theory(res)
@@ -82,7 +82,7 @@ def grid_cmd(
     as_json: bool = JSON,
 ):
     """A grid (all combinations) with theory comparison, written to OUT; a stopped grid resumes."""
-    from sim import compare_with_theory, simulate
+    from prunescale.sim import compare_with_theory, simulate
 
     check_output_folder(out, "--out")
     started = time.time()
@@ -152,7 +152,7 @@ def figure_cmd(
     refresh_committed: bool = REFRESH_COMMITTED,
 ):
     """Draw the simulation figure: simulated errors on the theory curves, and the finite-size trend."""
-    from figures import sim_figure
+    from prunescale.figures import sim_figure
 
     from ..figure_files import draw_figure
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from theory import asymptotics, error, frontier
+from prunescale.theory import asymptotics, error, frontier
 
 from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats
 
@@ -184,7 +184,7 @@ def figure_cmd(
     refresh_committed: bool = REFRESH_COMMITTED,
 ):
     """Draw the paper's theory figure (error curves, frontier, crossover map, imperfect metric)."""
-    from figures import theory_figure
+    from prunescale.figures import theory_figure
 
     from ..figure_files import draw_figure
 

@@ -7,14 +7,16 @@ from typing import Optional
 
 import typer
 
-from store import check_output_file, check_output_folder, save_json, save_npz
+from prunescale.store import check_output_file, check_output_folder, save_json, save_npz
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, json_object, words
+from .largescale import predict_cmd
 
 app = typer.Typer(
     help="Real networks on CIFAR-10: train a ResNet on a (pruned) subset, and score examples by pruning metrics.",
     no_args_is_help=True,
 )
+app.command("predict")(predict_cmd)
 
 DATA = typer.Option(
     None,
@@ -27,7 +29,7 @@ SEED = typer.Option(0, "--seed", help="Seed for the subset, initialisation, data
 
 
 def _subset(data, train_size, test_size, seed):
-    from validation import class_balanced_subset
+    from prunescale.validation import class_balanced_subset
 
     if not 1 <= test_size <= len(data.y_test):
         raise ValueError(f"test-size must lie in [1, {len(data.y_test)}]; got {test_size}")
@@ -46,7 +48,7 @@ def train_cmd(
     as_json: bool = JSON,
 ):
     """Train one network and report test accuracy, wall time and images per second."""
-    from validation import accuracy, get_config, load_cifar10, train
+    from prunescale.validation import accuracy, get_config, load_cifar10, train
 
     overrides = {} if epochs is None else {"epochs": epochs}
     get_config(config, **overrides)  # bad settings fail before the data is read
@@ -99,8 +101,8 @@ def score_cmd(
     as_json: bool = JSON,
 ):
     """Score every training example by a pruning metric (higher = harder), with a cache."""
-    from validation import load_cifar10, score
-    from validation.data import cache_dir
+    from prunescale.validation import load_cifar10, score
+    from prunescale.validation.data import cache_dir
 
     out = check_output_file(out or Path("results") / "scores" / f"{metric}.npz", "--out")
     opts = json_object(options, "--options")
@@ -149,7 +151,7 @@ RESULTS_OPTION = typer.Option(
 def analysis_paths(results: Path, refresh_committed: bool) -> dict:
     """The runs table and the analysis files of a results folder, or the committed copies under figures/."""
     if refresh_committed:
-        from figures import cifar_figure
+        from prunescale.figures import cifar_figure
 
         return dict(runs=cifar_figure.RUNS, fits=cifar_figure.FITS, calibration=cifar_figure.CALIBRATION, figure=cifar_figure.FIGURE)
     return dict(
@@ -170,7 +172,7 @@ def sweep_cmd(
         "fair (the fair test's CPU plan, with --steps) | compression (ccs and mixed at f = 0.3, 0.1, with --steps) | "
         "full-pool (the 50k pool, f 1 and 0.5; --steps default 3907) | gpu (the 50k plan for a lent GPU; --steps "
         "default 3907) | gpu-memorization (memorization and influence from 128 subset models on 2.5k, with --steps) | "
-        "custom (the options below).",
+        "scale (the 50k test: 36 runs at 3,907 and 7,814 steps, seeds 3-5) | custom (the options below).",
     ),
     steps: int = typer.Option(
         None, "--steps", help="fair, compression, full-pool and gpu plans (and custom with --budget steps): steps of every run."
@@ -213,8 +215,8 @@ def sweep_cmd(
     ),
 ):
     """Run a pruning sweep (Dask, or --serial); kill it any time and run it again to resume."""
-    from validation import sweep
-    from validation.data import cache_dir
+    from prunescale.validation import sweep
+    from prunescale.validation.data import cache_dir
 
     if plan == "default":
         jobs = sweep.default_sweep()
@@ -237,6 +239,10 @@ def sweep_cmd(
             raise ValueError(f"--steps must be a positive integer, got {steps}")
         make = sweep.full_pool_plan if plan == "full-pool" else sweep.gpu_plan
         jobs = make() if steps is None else make(steps)
+    elif plan == "scale":
+        if steps is not None:
+            raise ValueError("--plan scale fixes its own budgets (3,907 and 7,814 steps): drop --steps")
+        jobs = sweep.scale_plan()
     elif plan == "custom":
         if seeds < 1:
             raise ValueError(f"--seeds must be at least 1, got {seeds}")
@@ -254,7 +260,7 @@ def sweep_cmd(
         )
     else:
         raise ValueError(
-            f"--plan must be default, pilot, fair, compression, full-pool, gpu, gpu-memorization or custom, got {plan!r}"
+            f"--plan must be default, pilot, fair, compression, full-pool, gpu, gpu-memorization, scale or custom, got {plan!r}"
         )
     if workers < 1:
         raise ValueError(f"--workers must be at least 1, got {workers}")
@@ -297,7 +303,7 @@ def fit_cmd(
     as_json: bool = JSON,
 ):
     """Fit power, exponential and broken power laws to each curve; say whether pruning beats the power law."""
-    from validation.analysis import fit_curves
+    from prunescale.validation.analysis import fit_curves
 
     paths = analysis_paths(results, refresh_committed)
     out = check_output_file(out or paths["fits"], "--out")
@@ -329,7 +335,7 @@ def verdict_cmd(
     as_json: bool = JSON,
 ):
     """The fair test's verdict on each of the paper's three claims (reproduced, not reproduced or undecided), and its figure."""
-    from figures import fair_figure
+    from prunescale.figures import fair_figure
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
@@ -369,7 +375,7 @@ def verdict_cmd(
     lines += _full_pool_lines(report.get("full_pool", {}))
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
-        from store import atomic_write
+        from prunescale.store import atomic_write
 
         balance = _kept_balance(csv, data)
         balance_path = record_path.with_name("kept_class_balance.csv")
@@ -460,7 +466,7 @@ def _kept_balance(csv, data):
     """The kept sets' class balance for the runs of a fair-test table, from the job entries and scores beside it."""
     import pandas as pd
 
-    from validation import sweep
+    from prunescale.validation import sweep
 
     folder = Path(csv).parent
     table = pd.read_csv(csv)
@@ -482,7 +488,7 @@ def calibrate_cmd(
     as_json: bool = JSON,
 ):
     """Fit the theory to the runs: effective dimension and scale, and an effective metric angle theta with CIs."""
-    from validation.analysis import calibrate_runs
+    from prunescale.validation.analysis import calibrate_runs
 
     paths = analysis_paths(results, refresh_committed)
     out = check_output_file(out or paths["calibration"], "--out")
@@ -524,7 +530,7 @@ def figure_cmd(
     """Draw the scaling curves with their fits, the easy/hard crossover, and the calibrated theory against the runs.
 
     Fits and calibration are drawn only if they were made from the same table (same number of runs)."""
-    from figures import cifar_figure
+    from prunescale.figures import cifar_figure
 
     paths = analysis_paths(results, refresh_committed)
     out = check_output_file(out or paths["figure"], "--out")

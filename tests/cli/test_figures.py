@@ -2,7 +2,7 @@
 
 import json
 
-from figures.theory_figure import DATA
+from prunescale.figures.theory_figure import DATA
 from prunescale.cli import main
 
 
@@ -31,7 +31,7 @@ def test_figure_command_draws_png_and_pdf(tmp_path, capsys):
 
 
 def test_simulation_figure_is_drawn_from_committed_simulations(tmp_path, capsys):
-    from figures.sim_figure import DATA as SIM_DATA, PANELS, TREND
+    from prunescale.figures.sim_figure import DATA as SIM_DATA, PANELS, TREND
 
     record = json.loads(SIM_DATA.read_text())
     assert not record["quick"] and record["seeds"] >= 16
@@ -44,13 +44,13 @@ def test_simulation_figure_is_drawn_from_committed_simulations(tmp_path, capsys)
 
 
 def _tree_digest(folder):
-    from store import digest
+    from prunescale.store import digest
 
     return {str(p.relative_to(folder)): digest(p.read_bytes()) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def test_figure_commands_write_under_results_and_never_touch_the_committed_files(tmp_path, monkeypatch, capsys):
-    import figures
+    from prunescale import figures
 
     committed = figures.DATA.parent
     before = _tree_digest(committed)
@@ -63,7 +63,7 @@ def test_figure_commands_write_under_results_and_never_touch_the_committed_files
 
 
 def test_a_figure_is_the_same_bytes_every_time_it_is_drawn(tmp_path):
-    from figures import load_record, sim_figure
+    from prunescale.figures import load_record, sim_figure
 
     record = load_record(sim_figure.DATA)
     a, b = sim_figure.draw(record, tmp_path / "a.png"), sim_figure.draw(record, tmp_path / "b.png")

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-import validation
+from prunescale import validation
 from prunescale.cli import main
-from store import save_npz
-from validation.selection import select
+from prunescale.store import save_npz
+from prunescale.validation.selection import select
 
 TOY = '{"inits": 1, "epochs": 1, "config": "toy"}'
 

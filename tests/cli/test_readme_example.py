@@ -9,8 +9,8 @@ from prunescale.cli import main
 @pytest.mark.slow  # about a minute: the README's commands through a Dask cluster
 @pytest.mark.cifar10
 def test_the_readme_validation_example_leaves_the_committed_data_untouched(tmp_path, monkeypatch, capsys):
-    import figures
-    from store import digest
+    from prunescale import figures
+    from prunescale.store import digest
 
     def committed():
         folder = figures.DATA.parent

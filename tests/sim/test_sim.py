@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-import sim
-import theory
+from prunescale import sim
+from prunescale import theory
 from prunescale.cli import main
-from sim import compare_with_theory, max_margin, max_margin_reference, simulate
+from prunescale.sim import compare_with_theory, max_margin, max_margin_reference, simulate
 
 
 def _random_separable(rng, P, N):
@@ -96,7 +96,7 @@ def test_the_running_inverse_is_refactorised_exactly_on_the_passive_set():
     import jax
     import jax.numpy as jnp
 
-    from sim import solver
+    from prunescale.sim import solver
 
     rng = np.random.default_rng(0)
     with jax.enable_x64(True):
@@ -141,7 +141,7 @@ def _support_of(G, w):
 @pytest.mark.parametrize("P, N", [(30, 10), (400, 40), (40, 40)])
 def test_any_wrong_support_guess_is_repaired_to_the_exact_answer(P, N):
     """Guesses with members missing, extra members, nothing right, or everything: all end at NNLS's answer."""
-    from sim.active_set import solve_on_support
+    from prunescale.sim.active_set import solve_on_support
 
     rng = np.random.default_rng(P + N)
     X, y = _random_separable(rng, P, N)
@@ -158,7 +158,7 @@ def test_any_wrong_support_guess_is_repaired_to_the_exact_answer(P, N):
 
 
 def test_the_interior_point_guesses_converge_to_the_true_support():
-    from sim.active_set import interior_point_supports
+    from prunescale.sim.active_set import interior_point_supports
 
     X, y, _, _ = sim.draw(2, N=40, alpha_tot=20.0, keep_fraction=0.5, theta=0.0, policy="easy")
     G = X * y[:, None]
@@ -167,7 +167,7 @@ def test_the_interior_point_guesses_converge_to_the_true_support():
 
 
 def test_where_no_guess_passes_nnls_answers_and_is_marked(monkeypatch):
-    from sim import active_set
+    from prunescale.sim import active_set
 
     monkeypatch.setattr(active_set, "support_multipliers", lambda G: None)
     rng = np.random.default_rng(3)
@@ -205,7 +205,7 @@ def test_every_solver_gives_the_same_grid():
 
 
 def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatch):
-    from sim import grid
+    from prunescale.sim import grid
 
     kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=0.5, theta=10.0, policy="easy", seeds=5, solver="jax")
     whole = simulate(**kwargs)
@@ -281,7 +281,7 @@ def test_agrees_with_a_larger_simulation_without_finite_size_allowance(theta, po
 
 @pytest.mark.slow
 def test_the_finite_size_gap_shrinks_as_N_grows():
-    from figures.sim_figure import TREND  # the threshold alpha_prune = 2, where finite N matters most
+    from prunescale.figures.sim_figure import TREND  # the threshold alpha_prune = 2, where finite N matters most
 
     res = simulate(TREND["N"], TREND["alpha_tot"], TREND["keep_fraction"], TREND["theta"], TREND["policy"], 96)
     cmp = compare_with_theory(res)
@@ -337,7 +337,7 @@ def test_cli_bad_input_exits_2_naming_the_option(capsys):
 
 def test_the_theory_comparison_is_one_broadcast_call_per_policy_with_the_per_point_numbers():
     """Broadcasting changes only the last bits (the solver's array operations round by chunk): 1e-13."""
-    import theory
+    from prunescale import theory
 
     res = simulate(N=20, alpha_tot=3.0, keep_fraction=[0.4, 1.0], theta=[0.0, 10.0], policy=["hard", "easy"], seeds=2)
     cmp = compare_with_theory(res)
@@ -349,7 +349,7 @@ def test_the_theory_comparison_is_one_broadcast_call_per_policy_with_the_per_poi
 
 
 def test_a_truncated_grid_point_is_set_aside_and_recomputed(tmp_path):
-    from store import CorruptEntry
+    from prunescale.store import CorruptEntry
 
     kwargs = dict(N=20, alpha_tot=3.0, keep_fraction=0.5, seeds=2, cache_dir=tmp_path)
     first = simulate(**kwargs)

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from sim.data import draw, draw_pruned, kept_size, pool_size
+from prunescale.sim.data import draw, draw_pruned, kept_size, pool_size
 
 
 def test_probe_is_at_exactly_theta_and_everything_is_float64():

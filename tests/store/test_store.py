@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from store import ConfigMismatch, CorruptEntry, KeyedStore, atomic_write, digest
+from prunescale.store import ConfigMismatch, CorruptEntry, KeyedStore, atomic_write, digest
 
 configs = st.dictionaries(
     st.text(min_size=1, max_size=8),

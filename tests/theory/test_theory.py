@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import reference
-import theory
+from prunescale import theory
 
 
 # -- Known values (science.md, section 2) ------------------------------------------
@@ -233,7 +233,7 @@ def test_arrays_broadcast_like_numpy():
 
 
 def test_non_convergence_is_flagged_never_a_silent_nan(monkeypatch):
-    from theory import error
+    from prunescale.theory import error
 
     real = error.maximise
     monkeypatch.setattr(error, "maximise", lambda prob, phi0, psi0=None: real(prob, phi0, psi0, maxiter=0))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import theory
+from prunescale import theory
 from prunescale.cli import main
 
 outside_unit = st.one_of(

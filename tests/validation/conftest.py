@@ -3,7 +3,7 @@
 import pytest
 from fake_data import fake_cifar10
 
-from store import save_npz
+from prunescale.store import save_npz
 
 
 @pytest.fixture(scope="session")

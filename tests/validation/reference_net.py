@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from validation.train import augment, normalise
+from prunescale.validation.train import augment, normalise
 
 LAYOUTS = ("NHWC", "NCHW")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-import theory
-from validation import calibrate
+from prunescale import theory
+from prunescale.validation import calibrate
 
 POOL = 20000.0
 D, A, THETA = 500.0, 2.0, 15.0
@@ -55,8 +55,8 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
 
     monkeypatch.setattr(calibrate, "CROSSOVER_ALPHA", np.geomspace(0.05, 1e4, 50))  # a coarser scan suffices here
 
-    from validation import sweep
-    from validation.analysis import calibrate_runs
+    from prunescale.validation import sweep
+    from prunescale.validation.analysis import calibrate_runs
 
     rows = []
     for seed in (0, 1):
@@ -97,8 +97,8 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
 def test_calibrating_a_table_without_random_runs_is_a_clear_error(tmp_path):
     import pandas as pd
 
-    from validation import sweep
-    from validation.analysis import calibrate_runs
+    from prunescale.validation import sweep
+    from prunescale.validation.analysis import calibrate_runs
 
     row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="el2n", policy="hard", pool_size=100, keep_fraction=0.5)
     pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)

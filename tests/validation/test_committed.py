@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from figures.cifar_figure import CALIBRATION, FITS, RUNS
-from store import jsonable
+from prunescale.figures.cifar_figure import CALIBRATION, FITS, RUNS
+from prunescale.store import jsonable
 
 
 def _numbers(record):
@@ -37,7 +37,7 @@ def _assert_close(new, old, rel, path=""):
 def test_the_committed_calibration_is_reproduced():
     """To 1e-8: session 7 solves f = 1 as no pruning for every policy, which moved the theory's keep-fraction
     searches near f = 1 by 1e-10 (relative); every verdict, winner and count is exact."""
-    from validation.analysis import calibrate_runs
+    from prunescale.validation.analysis import calibrate_runs
 
     _assert_close(_numbers(calibrate_runs(RUNS)), json.loads(CALIBRATION.read_text()), rel=1e-8)
 
@@ -47,7 +47,7 @@ def test_the_committed_fits_are_reproduced_to_curve_fits_precision():
     """curve_fit's path depends on the machine's BLAS: on session 7's machine the code of session 6 and of now
     both move the weakly determined broken-law parameters by up to 2e-4 (relative) and everything else by
     under 1e-5.  So floats are compared to 1e-3 and every law choice, verdict and count exactly."""
-    from validation.analysis import fit_curves
+    from prunescale.validation.analysis import fit_curves
 
     _assert_close(_numbers(fit_curves(RUNS)), json.loads(FITS.read_text()), rel=1e-3)
 
@@ -61,7 +61,7 @@ def test_a_committed_cpu_job_reproduces_its_test_error_with_the_settings_it_ran_
     row = runs.query("policy == 'random' and keep_fraction == 0.1 and seed == 0 and pool_size == 50000").iloc[0]
     assert row.device == "cpu"
     script = (
-        "from validation import sweep\n"
+        "from prunescale.validation import sweep\n"
         "job = sweep.Job('random', 'random', 50000, 0.1, 0)\n"
         f"print(sweep.run_job(job, {str(tmp_path)!r})['test_error'])\n"
     )

@@ -4,8 +4,9 @@ as importantly, fails where it should."""
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from validation import criteria
+from prunescale.validation import criteria
 
 from synthetic_runs import full, random_error, table
 
@@ -80,14 +81,28 @@ def test_steeper_but_above_random_at_the_largest_size_does_not():
     assert verdict["steeper"] and not verdict["below_random"] and not verdict["holds"]
 
 
-def test_a_third_seed_run_on_the_largest_pool_alone_still_gives_a_slope_interval():
-    """As in the fair plan, which runs seed 2 on the 10k pool only: a resample drawing that seed alone has no
-    slope, and the interval comes from the resamples that have one."""
+def test_a_third_seed_run_on_the_largest_pool_alone_has_no_slope_and_is_left_out_of_the_interval():
+    """As in the fair plan, which runs seed 2 on the 10k pool only."""
     frame = table(hard=lambda n, f: random_error(2500) * 3 * (n / 2500) ** -0.5, noise=0.002)
     frame = frame[(frame.seed < 2) | (frame.pool_size == 10000)]
     verdict = criteria.beats_power_law(frame, 0.5)
-    assert all(np.isfinite(verdict["slope_difference_ci95"])) and verdict["steeper"]
-    assert 0 < verdict["bootstrap_resamples_used"] < criteria.BOOTSTRAP
+    assert verdict["slope_seeds"] == [0, 1] and len(verdict["per_seed_slope_differences"]) == 2
+    assert all(np.isfinite(verdict["slope_difference_ci95"]))
+
+
+def test_the_slope_interval_is_a_t_interval_on_the_per_seed_slope_differences():
+    frame = table(hard=lambda n, f: random_error(2500) * 3 * (n / 2500) ** -0.5, noise=0.004)
+    verdict = criteria.beats_power_law(frame, 0.5)
+    d = np.array(verdict["per_seed_slope_differences"])
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    assert verdict["slope_difference_ci95"] == pytest.approx([d.mean() - half, d.mean() + half])
+    for seed, difference in zip(verdict["slope_seeds"], d):  # each seed's own least-squares slopes
+        rows = frame[frame.seed == seed]
+        hard = rows[(rows.policy == "hard") & (rows.keep_fraction == 0.5)]
+        rand = rows[(rows.policy == "random") & rows.n_train.between(hard.n_train.min(), hard.n_train.max())]
+        rand = rand.groupby("n_train").test_error.mean()
+        fit = lambda n, e: np.polyfit(np.log(n), np.log(e), 1)[0]
+        assert difference == pytest.approx(fit(hard.n_train, hard.test_error) - fit(rand.index, rand.values), rel=1e-9)
 
 
 # -- comparability ------------------------------------------------------------------------
@@ -131,7 +146,7 @@ def test_a_pilot_still_improving_at_its_largest_budget_takes_the_largest():
     assert criteria.pilot_budget(_pilot({782: 0.2, 1563: 0.15, 3125: 0.1}))["steps"] == 3125
 
 
-def test_each_bootstrap_slope_is_the_least_squares_slope_of_its_seed_weighted_mean_curve():
+def test_each_slope_is_the_least_squares_slope_of_its_seed_weighted_mean_curve():
     rng = np.random.default_rng(1)
     rows = pd.DataFrame(
         [dict(seed=s, n_train=n, test_error=float(rng.uniform(0.1, 0.5))) for s in (0, 1, 2) for n in (100, 300, 1000)]

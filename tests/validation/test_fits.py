@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from validation import fits
+from prunescale.validation import fits
 
 N = np.geomspace(1e3, 5e4, 9)
 
@@ -80,7 +80,7 @@ def test_runs_table_to_fits_and_figure(tmp_path, capsys):
     import pandas as pd
 
     from prunescale.cli import main
-    from validation import sweep
+    from prunescale.validation import sweep
 
     rng = np.random.default_rng(0)
     rows = []
@@ -137,7 +137,7 @@ def test_the_figure_of_a_table_without_pruned_runs_is_a_clear_error(tmp_path, ca
     import pandas as pd
 
     from prunescale.cli import main
-    from validation import sweep
+    from prunescale.validation import sweep
 
     row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="random", policy="random", pool_size=100, keep_fraction=1.0)
     pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
@@ -149,7 +149,7 @@ def test_the_figure_of_a_table_without_pruned_runs_is_a_clear_error(tmp_path, ca
 def test_a_table_that_mixes_budgets_in_one_curve_is_refused():
     import pandas as pd
 
-    from validation.analysis import curves
+    from prunescale.validation.analysis import curves
 
     rows = [
         dict(metric="random", policy="random", pool_size=100, keep_fraction=f, n_train=int(100 * f), seed=0,
@@ -164,7 +164,7 @@ def test_a_table_with_both_kinds_of_pruning_is_read_one_kind_at_a_time(tmp_path,
     import pandas as pd
 
     from prunescale.cli import main
-    from validation.analysis import curves, read_runs
+    from prunescale.validation.analysis import curves, read_runs
 
     rows = [
         dict(metric="random", policy="random", pool_size=100, keep_fraction=f, n_train=int(100 * f), seed=s,

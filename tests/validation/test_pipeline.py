@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 
-import validation
+from prunescale import validation
 from prunescale.cli import main
-from validation import sweep
-from validation.analysis import fit_curves
+from prunescale.validation import sweep
+from prunescale.validation.analysis import fit_curves
 
 
 def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tmp_path, capsys):

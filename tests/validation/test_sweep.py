@@ -10,7 +10,7 @@ import time
 import pandas as pd
 import pytest
 
-from validation import sweep
+from prunescale.validation import sweep
 
 TOY = dict(config="toy", epochs=1.0, test_size=100)
 EL2N_TOY = json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"})
@@ -41,7 +41,7 @@ def test_a_killed_sweep_resumes_without_losing_or_redoing_jobs(tmp_path):
     script = (
         "import sys; sys.path.insert(0, {root!r})\n"
         "from tests.validation.test_sweep import _jobs\n"
-        "from validation import sweep\n"
+        "from prunescale.validation import sweep\n"
         "sweep.run_sweep(_jobs(), {results!r}, score_cache={cache!r}, progress=False)\n"
     ).format(root=os.getcwd(), results=str(results), cache=str(tmp_path / "scores"))
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
@@ -82,12 +82,12 @@ def _finish(results, job, **row):
 def test_a_finished_job_is_not_trained_again(tmp_path, monkeypatch):
     job = _jobs()[0]
     _finish(tmp_path, job, test_error=0.25)
-    monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("trained again"))
+    monkeypatch.setattr("prunescale.validation.data.load_cifar10", lambda *a, **k: pytest.fail("trained again"))
     assert sweep.run_job(job, tmp_path)["test_error"] == 0.25
 
 
 def test_a_changed_hyperparameter_names_a_new_job_and_the_stale_result_is_never_reused(tmp_path, monkeypatch):
-    from validation import CONFIGS, get_config
+    from prunescale.validation import CONFIGS, get_config
 
     job = _jobs()[0]
     _finish(tmp_path, job, test_error=0.25)
@@ -96,13 +96,13 @@ def test_a_changed_hyperparameter_names_a_new_job_and_the_stale_result_is_never_
     assert sweep.job_config(job)["train"]["weight_decay"] == 1e-3
     assert not sweep.is_done(job, tmp_path) and sweep.pending([job], tmp_path) == [job]
     assert sweep.collect(tmp_path, [job]).empty  # the old row is not in the new plan's table
-    monkeypatch.setattr("validation.data.load_cifar10", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr("prunescale.validation.data.load_cifar10", lambda *a, **k: pytest.fail("retrained"))
     with pytest.raises(pytest.fail.Exception, match="retrained"):
         sweep.run_job(job, tmp_path)
 
 
 def test_a_tampered_job_entry_is_refused_not_mixed_in(tmp_path):
-    from store import ConfigMismatch
+    from prunescale.store import ConfigMismatch
 
     job = _jobs()[0]
     _finish(tmp_path, job, test_error=0.25)
@@ -191,7 +191,7 @@ def test_a_cpu_run_says_cpu():
 
 
 def test_a_truncated_job_entry_is_reported_not_counted_as_done_and_run_again(tmp_path, monkeypatch):
-    from store import CorruptEntry
+    from prunescale.store import CorruptEntry
 
     job = _jobs()[0]
     _finish(tmp_path, job, test_error=0.25)

@@ -8,13 +8,13 @@ import io
 import numpy as np
 import pytest
 
-import validation
+from prunescale import validation
 from prunescale.cli import main
-from validation import metrics
-from store import ConfigMismatch, KeyedStore
-from store import digest as store_digest
-from validation.train import normalise, per_example_loss
-from validation.data import ARRAY_SHA256, load_cifar10
+from prunescale.validation import metrics
+from prunescale.store import ConfigMismatch, KeyedStore
+from prunescale.store import digest as store_digest
+from prunescale.validation.train import normalise, per_example_loss
+from prunescale.validation.data import ARRAY_SHA256, load_cifar10
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_the_trainer_matches_a_plain_jax_reference_of_the_same_net_and_step(toy,
     import jax.numpy as jnp
 
     import reference_net as reference
-    from validation.train import init, make_model, normalise, train_step
+    from prunescale.validation.train import init, make_model, normalise, train_step
 
     cfg = validation.get_config("toy")
     x, y = toy[0][:32], toy[1][:32]

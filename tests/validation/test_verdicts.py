@@ -4,7 +4,7 @@ reached where it should be, and a partial table is never read as an answer."""
 import pandas as pd
 
 from synthetic_runs import full, random_error, table
-from validation import verdicts
+from prunescale.validation import verdicts
 
 REPRODUCED, NOT_REPRODUCED, UNDECIDED = verdicts.VERDICTS
 
@@ -181,7 +181,7 @@ def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_
     main(["validate", "verdict"])
     text = capsys.readouterr().out
     assert "runs in figures/data/cifar10_fair/runs.csv" in text
-    from figures import fair_figure
+    from prunescale.figures import fair_figure
 
     committed = verdicts.verdicts(pd.read_csv(fair_figure.RUNS))  # whatever the table holds today, the same words
     for claim in committed["claims"]:
@@ -205,7 +205,7 @@ def test_the_kept_sets_class_balance_of_the_committed_runs_is_reported_on_reques
 
 
 def test_the_sign_map_shows_the_pools_run_so_far_while_claim_2_is_pending(tmp_path):
-    from figures import fair_figure
+    from prunescale.figures import fair_figure
 
     frame = table(hard=lambda n, f: full(n / f), easy=lambda n, f: random_error(n))
     frame[frame.pool_size == frame.pool_size.max()].to_csv(tmp_path / "runs.csv", index=False)  # one pool only

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from validation import xla
+from prunescale.validation import xla
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_an_unknown_flag_is_caught_in_a_child_process_not_by_an_abort_here():
 def test_every_training_run_records_its_flags():
     import numpy as np
 
-    from validation import train
+    from prunescale.validation import train
 
     x = np.zeros((8, 16, 16, 3), np.uint8)
     r = train(x, np.arange(8) % 2, "toy", epochs=1.0)

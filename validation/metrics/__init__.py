@@ -34,7 +34,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from store import KeyedStore, checks, digest
+from prunescale.store import KeyedStore, checks, digest
 
 from .. import xla
 from ..train import RESULTS_VERSION, get_config
@@ -48,11 +48,13 @@ class Metric(NamedTuple):
     defaults: dict  # every option, so every one enters the cache key
     labels: bool = True  # needs y
     test_set: bool = False  # needs x_test, y_test
+    optional: tuple = ()  # options without a default: they enter the config (and every key) only when given
 
 
 METRICS = {
     # steps=None: train `epochs` passes; steps=S: a run of S steps, read at stop_after of it (the fair protocol)
-    "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0)),
+    # init_seeds: the scoring networks' seeds, named so that replicates can be shown not to share any
+    "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0), optional=("init_seeds",)),
     "grand": Metric(grand.grand, dict(inits=2, epochs=1.0, config="sweep", chunk=64, steps=None, stop_after=1.0)),
     # steps=S: counted over an S-step run, the fair test's converged run itself (docs/validation.md)
     "forgetting": Metric(forgetting.forgetting, dict(epochs=6.0, config="sweep", steps=None)),
@@ -67,6 +69,7 @@ METRICS = {
     "random": Metric(random_scores.random_scores, {}, labels=False),
 }
 DEFAULTS = {name: m.defaults for name, m in METRICS.items()}
+OPTIONS = {name: tuple(m.defaults) + m.optional for name, m in METRICS.items()}  # every option a metric accepts
 
 
 class Scores(NamedTuple):
@@ -78,9 +81,9 @@ class Scores(NamedTuple):
 def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
     """The full configuration that determines a metric's scores (what the cache stores and is keyed by)."""
     checks.one_of("metric", metric, tuple(METRICS))
-    unknown = set(options) - set(DEFAULTS[metric])
+    unknown = set(options) - set(OPTIONS[metric])
     if unknown:
-        raise ValueError(f"unknown options for {metric}: {sorted(unknown)}; valid: {sorted(DEFAULTS[metric])}")
+        raise ValueError(f"unknown options for {metric}: {sorted(unknown)}; valid: {sorted(OPTIONS[metric])}")
     opts = {**DEFAULTS[metric], **options}
     cfg = {"metric": metric, "options": opts, "seed": int(seed)}
     if "config" in opts:

@@ -21,6 +21,18 @@ def schedule(epochs, steps, stop_after):
     return rule | dict(stop_after=stop_after)
 
 
-def el2n(x, y, *, inits, epochs, config, steps=None, stop_after=1.0, seed=0, progress=False):
-    runs = (train(x, y, config, seed=seed + k, **schedule(epochs, steps, stop_after)) for k in _range(inits, progress, "el2n inits"))
+def scoring_seeds(inits, seed=0, init_seeds=None):
+    """The seeds of the ``inits`` scoring networks: ``init_seeds`` where given (independent replicates name
+    disjoint ones), else ``seed, seed + 1, ...`` (so job seeds s and s + 1 share all networks but one)."""
+    if init_seeds is None:
+        return [int(seed) + k for k in range(int(inits))]
+    seeds = list(init_seeds)
+    if len(seeds) != inits or len(set(seeds)) != len(seeds) or not all(isinstance(s, int) and s >= 0 for s in seeds):
+        raise ValueError(f"init_seeds must be {inits} distinct non-negative integers (one per init), got {init_seeds!r}")
+    return seeds
+
+
+def el2n(x, y, *, inits, epochs, config, steps=None, stop_after=1.0, seed=0, init_seeds=None, progress=False):
+    seeds = scoring_seeds(inits, seed, init_seeds)
+    runs = (train(x, y, config, seed=seeds[k], **schedule(epochs, steps, stop_after)) for k in _range(inits, progress, "el2n inits"))
     return np.mean([el2n_from_probs(_softmax(predict(r, x)), y) for r in runs], axis=0), None

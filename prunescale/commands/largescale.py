@@ -1,0 +1,85 @@
+"""``prunescale validate predict`` and the 50k test's reading in ``prunescale validate verdict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from prunescale.store import check_output_file, save_json
+
+from ..options import JSON, REFRESH_COMMITTED, emit
+
+PREDICTIONS = "cifar10_50k/predictions.json"  # under figures/data/: committed before any run of the 50k test
+RUNS = "cifar10_50k/runs.csv"
+MAIN_TABLE = "cifar10_fair/runs.csv"  # the fair test's main table: the predictions' only input
+
+
+def predict_cmd(
+    csv: Path = typer.Option(None, "--csv", help="The main table the calibration is fitted to (default: the fair test's)."),
+    out: Path = typer.Option(None, "--out", help="Where to write predictions.json (default results/cifar10_50k/)."),
+    refresh_committed: bool = REFRESH_COMMITTED,
+    as_json: bool = JSON,
+):
+    """The theory's predictions for the 50k test's 3,907-step runs, from the warped calibration of the main table."""
+    import pandas as pd
+
+    from prunescale.figures import DATA
+    from prunescale.validation import largescale, sweep
+
+    if refresh_committed and out is not None:
+        raise ValueError("--refresh-committed writes the committed file: drop --out, or drop --refresh-committed")
+    out = check_output_file(DATA / PREDICTIONS if refresh_committed else out or Path("results/cifar10_50k/predictions.json"), "--out")
+    table = Path(csv) if csv else DATA / MAIN_TABLE
+    from prunescale.validation.analysis import read_runs
+
+    frame = read_runs(table)
+    jobs = [j for j in sweep.scale_plan() if j.steps == sweep.SCALE_BUDGETS[0]]
+    source = str(table) if csv else f"figures/data/{MAIN_TABLE}"
+    record = largescale.predictions(frame, jobs) | dict(source=source, held_out=largescale.held_out(frame))
+    save_json(record, out)
+    cal = record["calibration"]
+    lines = [
+        f"warp: random error = {cal['warp']['amplitude']:.3g} n^{cal['warp']['exponent']:.3f}; "
+        f"EL2N angle {cal['theta']:.1f} deg (95% {cal['theta_ci95'][0]:.1f} to {cal['theta_ci95'][1]:.1f})",
+        *(f"  chi2/dof {c['chi2_per_dof']:.1f} ({c['points']} points): {c['curve']}" for c in cal["per_curve"]),
+        *(f"  held out pool {h['held_out_pool']}: chi2 per point {h['chi2_per_point']:.1f}" for h in record["held_out"]),
+        *(f"pool {r['pool_size']}, {r['policy']} f = {r['keep_fraction']:g}, seed {r['seed']}: {r['predicted']:.4f} "
+          f"(95% {r['interval95'][0]:.4f} to {r['interval95'][1]:.4f})" for r in record["runs"] if r["seed"] == record["runs"][0]["seed"]),
+        *(f"pool {c['pool_size']}, {c['comparison']}: {100 * c['predicted']:+.2f} pp ({c['sign']}"
+          f"{'' if c['sign_certain'] else ', sign not certain'})" for c in record["comparisons"]),
+        f"wrote {out}",
+    ]
+    emit(record, as_json, lines)
+
+
+def verdict_lines(report: dict) -> list:
+    """The 50k test's reading, one line per comparison (all of it is in the JSON)."""
+    pp = lambda x: f"{100 * x:+.2f} pp"
+    lines = []
+    for c in report["claim_1"]:
+        if not c["complete"]:
+            lines.append(f"claim 1 at 50k, {c['steps']} steps: undecided (plan incomplete; {len(c['missing'])} points missing)")
+            continue
+        lines.append(f"claim 1 at 50k, {c['steps']} steps: {c['verdict']}")
+        for loss in c["losses"]:
+            lines.append(f"  {loss['policy']} f = 0.5 against f = 1: {pp(loss['loss'])} (one-sided 95% "
+                         f"{pp(loss['lower95'])} to {pp(loss['upper95'])}, {loss['seeds']} seeds): {loss['outcome']}")
+        h = c["hard_minus_random"]
+        lines.append(f"  keep-hard minus random: {pp(h['minus_random'])} (95% CI {pp(h['ci95'][0])} to {pp(h['ci95'][1])}): {h['outcome']}")
+    for b in report["budget_interaction"]:
+        if b["complete"]:
+            lines.append(f"budget: {b['policy']} f = 0.5 loss at {b['steps'][1]} minus at {b['steps'][0]} steps "
+                         f"{pp(b['change'])} (95% CI {pp(b['ci95'][0])} to {pp(b['ci95'][1])}): {b['outcome']}")
+    c3 = report["claim_3"]
+    if c3["complete"]:
+        lo, hi = c3["slope_difference_ci95"]
+        lines.append(f"claim 3 at scale: {c3['verdict']}: slope {c3['slope']:.3f} against random {c3['random_slope']:.3f}, "
+                     f"per-seed differences {', '.join(f'{d:+.3f}' for d in c3['per_seed_slope_differences'])} "
+                     f"(95% CI {lo:+.3f} to {hi:+.3f}); at {c3['largest_kept']} kept, hard minus random "
+                     f"{pp(c3['difference_at_largest'])}")
+    else:
+        lines.append(f"claim 3 at scale: undecided (plan incomplete; {len(c3['missing'])} points missing)")
+    lines += [f"different CPU models within a pair: {m['comparison']}, seeds {m['seeds']}: {', '.join(m['cpu_models'])}"
+              for m in report["mixed_machines"]]
+    return lines

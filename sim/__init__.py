@@ -1,4 +1,4 @@
-"""Teacher-student pruning simulations in JAX (science.md, sections 1 and 3).
+"""Teacher-student pruning simulations in JAX (docs/science.md, sections 1 and 3).
 
 Public API::
 

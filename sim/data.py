@@ -1,7 +1,7 @@
 """Teacher, probe and pruned pool for the teacher-student perceptron.
 
 Pure JAX functions of a PRNG key and static sizes, so they jit and vmap
-over seeds (science.md, section 3).  Sizes are Python ints: the pool holds
+over seeds (docs/science.md, section 3).  Sizes are Python ints: the pool holds
 ``pool_size(N, alpha_tot)`` examples and pruning keeps exactly
 ``kept_size(...)`` of them.
 """

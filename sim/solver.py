@@ -1,6 +1,6 @@
 """The max-margin student: a batched, certified hard-margin SVM without bias.
 
-Problem (science.md, section 1): minimise ``|w|^2 / 2`` subject to
+Problem (docs/science.md, section 1): minimise ``|w|^2 / 2`` subject to
 ``y_mu w . x_mu >= 1``.  With ``g_mu = y_mu x_mu`` (rows of ``G``) it is a
 least-distance problem, and Lawson and Hanson reduce that to non-negative
 least squares:

@@ -20,7 +20,7 @@ the integrals over the kept interval into closed form:
   ``sigma = s / gamma`` and ``k = kappa / s`` the equations are the same
   integrals over ``w`` in ``[0, 1 / sigma]``.  The error is
   ``eps = c(alpha_prune) * eps_full(alpha_tot)`` with ``c`` depending on
-  ``alpha_prune`` alone (science.md, claim 2), and ``c -> infinity`` at the
+  ``alpha_prune`` alone (docs/science.md, section 4, item 2), and ``c -> infinity`` at the
   capacity ``alpha_prune = 2``.
 """
 

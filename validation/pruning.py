@@ -27,8 +27,8 @@ from .selection import SELECTION_POLICIES, select
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CAVEAT = (
-    "qualitative: it fits the perceptron to short-budget CIFAR-10 runs with chi-square per degree of freedom "
-    "far above 1, so read the direction, not the digits"
+    "qualitative: it fits the perceptron to the fair test's CIFAR-10 runs (equal steps, pools of 2.5k to 10k) with "
+    "chi-square per degree of freedom far above 1, so read the direction, not the digits"
 )
 
 

@@ -283,7 +283,7 @@ def gpu_memorization_plan(steps, seeds=(0, 1)):
 
 
 def high_compression_plan(steps, seeds=(0, 1)):
-    """Issue 14's evidence, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
+    """High compression, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
     common = dict(config="default", budget="steps", steps=int(steps), pool="nested", metric_options=_el2n_options(steps))
     jobs = grid(["el2n"], ("random",) + COMPRESSION_POLICIES, [LOSSLESS_POOL], COMPRESSION_FRACTIONS, seeds, **common)

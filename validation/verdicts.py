@@ -17,7 +17,7 @@ pre-registered criteria of :mod:`validation.criteria`:
    each the curve is flatter than random (the slope difference's interval lies above 0)
    or above random at the largest kept size (lower bound above 0); otherwise undecided.
 
-Beside the claims, reported and never part of them: class-balanced against plain pruning, (issue 14, in
+Beside the claims, reported and never part of them: class-balanced against plain pruning, (in
 its own table) each score-based policy against random at high compression (:func:`compression_comparison`), and
 (in its own table, with its own budget) half of the whole 50k training set (:func:`full_pool_comparison`).
 
@@ -179,7 +179,8 @@ def _pending(claim, missing):
 
 
 def class_balance_comparison(frame, pool=LOSSLESS_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
-    """Class-balanced against plain pruning at the claim-1 point, paired by seed, per policy."""
+    """Class-balanced against plain pruning at the claim-1 point, paired by seed, per policy; and keep-hard
+    against random with both class-balanced (``policy`` "hard - random")."""
     out = []
     for policy in ("random", "hard"):
         sel = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
@@ -189,6 +190,11 @@ def class_balance_comparison(frame, pool=LOSSLESS_POOL, keep_fraction=CLAIM_THRE
             continue
         mean, se, n = criteria.paired_difference(frame, sel | {"class_balanced": True}, sel | {"class_balanced": False})
         out.append(dict(policy=policy, complete=True, balanced_minus_plain=mean, ci95=list(criteria.interval(mean, se, n)), seeds=n))
+    hard = dict(pool_size=pool, keep_fraction=float(keep_fraction), class_balanced=True)
+    if _has(frame, **hard, policy="hard", metric=metric) and _has(frame, **hard, policy="random"):
+        mean, se, n = criteria.paired_difference(frame, hard | {"policy": "hard", "metric": metric}, hard | {"policy": "random"})
+        out.append(dict(policy="hard - random", complete=True, balanced_hard_minus_balanced_random=mean,
+                        ci95=list(criteria.interval(mean, se, n)), seeds=n))
     return out
 
 
@@ -198,7 +204,7 @@ COMPRESSION_OUTCOMES = ("better than random", "worse than random", "unresolved")
 
 
 def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRACTIONS, metric="el2n"):
-    """High compression (issue 14; fixed before its runs): each score-based policy minus random pruning to the
+    """High compression (fixed in commit 2849acd, 2026-12-02, before its runs): each score-based policy minus random pruning to the
     same f, paired by seed, with its two-sided 95% interval: better than random where the interval lies below
     0, worse where it lies above, otherwise unresolved."""
     frame = main_runs(frame)
@@ -226,7 +232,7 @@ LOSS_OUTCOMES = ("lossless", "loses more than the tolerance", "unresolved")
 
 
 def full_pool_comparison(frame, pool=FULL_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
-    """The 50k pool (fixed in session 14, before any of its runs): reported beside claims 1 and 3, never part of
+    """The 50k pool (fixed in commit ff47373, 2026-12-03, before any of its runs): reported beside claims 1 and 3, never part of
     their verdicts, which are read on the equal-compute pools of the main table.
 
     - Beside claim 1 (half of the full CIFAR-10): for random and keep-hard, the paired loss of f = ``keep_fraction``

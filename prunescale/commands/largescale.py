@@ -63,7 +63,7 @@ def verdict_lines(report: dict) -> list:
             continue
         lines.append(f"claim 1 at 50k, {c['steps']} steps: {c['verdict']}")
         for loss in c["losses"]:
-            lines.append(f"  {loss['policy']} f = 0.5 against f = 1: {pp(loss['loss'])} (one-sided 95% "
+            lines.append(f"  {loss['policy']} f = 0.5 against f = 1: {pp(loss['loss'])} (one-sided 95% bounds "
                          f"{pp(loss['lower95'])} to {pp(loss['upper95'])}, {loss['seeds']} seeds): {loss['outcome']}")
         h = c["hard_minus_random"]
         lines.append(f"  keep-hard minus random: {pp(h['minus_random'])} (95% CI {pp(h['ci95'][0])} to {pp(h['ci95'][1])}): {h['outcome']}")
@@ -83,3 +83,33 @@ def verdict_lines(report: dict) -> list:
     lines += [f"different CPU models within a pair: {m['comparison']}, seeds {m['seeds']}: {', '.join(m['cpu_models'])}"
               for m in report["mixed_machines"]]
     return lines
+
+
+def is_scale_table(csv) -> bool:
+    """Whether ``csv`` holds runs of the 50k test's plan (and only those)."""
+    import pandas as pd
+
+    from prunescale.validation import sweep
+
+    try:
+        hashes = set(pd.read_csv(csv, usecols=["config_hash"]).config_hash.astype(str))
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return False  # the fair-test path reports what is wrong with the file
+    return bool(hashes) and hashes <= {j.key for j in sweep.scale_plan()}
+
+
+def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
+    """``prunescale validate verdict --csv <the 50k test's table>``: its reading, printed, saved and drawn."""
+    from prunescale.figures import largescale_figure as figure
+    from prunescale.store import check_output_folder
+
+    if refresh_committed:
+        record_path, figure_path = figure.RECORD, figure.FIGURE
+    else:
+        folder = check_output_folder(out or Path("results/cifar10_50k"), "--out")
+        record_path, figure_path = folder / "verdicts.json", folder / "cifar10_50k.png"
+    record = figure.compute(csv) | {"source": str(csv)}
+    save_json(record, record_path)
+    figure.draw(record, figure_path)
+    lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(record["verdicts"])]
+    emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])

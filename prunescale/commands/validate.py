@@ -10,7 +10,7 @@ import typer
 from prunescale.store import check_output_file, check_output_folder, save_json, save_npz
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, json_object, words
-from .largescale import predict_cmd
+from .largescale import is_scale_table, predict_cmd, scale_verdict
 
 app = typer.Typer(
     help="Real networks on CIFAR-10: train a ResNet on a (pruned) subset, and score examples by pruning metrics.",
@@ -339,6 +339,8 @@ def verdict_cmd(
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
+    if csv is not None and is_scale_table(csv):
+        return scale_verdict(csv, out, refresh_committed, as_json)
     if refresh_committed:
         record_path, figure_path = fair_figure.RECORD, fair_figure.FIGURE
     else:
@@ -363,7 +365,13 @@ def verdict_cmd(
         lines += [f"  still missing: {_described(m)}" for m in claim.get("missing", [])]
         lines += _evidence(claim) if claim["complete"] else []
     for c in report["class_balance"]:
-        if c["complete"]:
+        if c["complete"] and "balanced_hard_minus_balanced_random" in c:
+            lo, hi = c["ci95"]
+            lines.append(
+                f"class-balanced keep-hard minus class-balanced random at f = 0.5: "
+                f"{100 * c['balanced_hard_minus_balanced_random']:+.2f} pp (95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
+            )
+        elif c["complete"]:
             lo, hi = c["ci95"]
             lines.append(
                 f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp "
@@ -393,6 +401,16 @@ def _pp(x):
     return f"{100 * x:+.2f} pp"
 
 
+def _slope_reading(r):
+    """``steeper``, ``flatter``, or ``steeper in every seed, unresolved`` and the like."""
+    low, high = r["slope_difference_ci95"]
+    if high < 0 or low > 0:
+        return "steeper" if high < 0 else "flatter"
+    d = r["per_seed_slope_differences"]
+    every = "steeper in every seed, " if all(x < 0 for x in d) else "flatter in every seed, " if all(x > 0 for x in d) else ""
+    return every + "unresolved"
+
+
 def _evidence(claim):
     """The numbers and intervals behind a complete claim's verdict, one line each (all in verdicts.json)."""
     details = claim["details"]
@@ -419,8 +437,9 @@ def _evidence(claim):
             for p in details["points"]
         ]
     return [
-        f"  f = {r['keep_fraction']:g}: slope {r['slope']:.3f} against random {r['random_slope']:.3f} "
-        f"(difference 95% CI {r['slope_difference_ci95'][0]:+.3f} to {r['slope_difference_ci95'][1]:+.3f}); "
+        f"  f = {r['keep_fraction']:g}: slope {r['slope']:.3f} against random {r['random_slope']:.3f}; per-seed "
+        f"differences {', '.join(f'{d:+.3f}' for d in r['per_seed_slope_differences'])} (95% CI "
+        f"{r['slope_difference_ci95'][0]:+.3f} to {r['slope_difference_ci95'][1]:+.3f}: {_slope_reading(r)}); "
         f"at kept size {r['largest_kept']}, hard minus random {_pp(r['difference_at_largest'])} "
         f"(upper 95% {_pp(r['upper95_at_largest'])})"
         for r in details

@@ -1,4 +1,4 @@
-"""Teacher, probe and pruning for the simulations (science.md, section 3)."""
+"""Teacher, probe and pruning for the simulations (docs/science.md, section 3)."""
 
 import jax
 import numpy as np

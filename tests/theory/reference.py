@@ -1,6 +1,6 @@
 """Independent high-precision references for the theory tests.
 
-``science.md`` gives a root-finding form of the theta = 0 saddle point that
+``docs/science.md`` gives a root-finding form of the theta = 0 saddle point that
 was derived independently of ``F`` (it integrates over the student's field,
 not the teacher's).  Here it is solved with mpmath at 40 digits.
 """

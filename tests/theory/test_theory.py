@@ -7,7 +7,7 @@ import reference
 from prunescale import theory
 
 
-# -- Known values (science.md, section 2) ------------------------------------------
+# -- Known values (docs/science.md, section 2) ------------------------------------------
 
 
 @pytest.mark.parametrize("alpha, expected", [(1, 0.2657), (2, 0.1885), (5, 0.0938), (10, 0.0492)])
@@ -30,7 +30,7 @@ def test_random_pruning_equals_no_pruning_at_alpha_prune():
 
 @pytest.mark.parametrize("policy", ["hard", "easy"])
 def test_uninformative_metric_equals_random_pruning(policy):
-    # theta = 90: the probe knows nothing of the teacher (science.md, section 2)
+    # theta = 90: the probe knows nothing of the teacher (docs/science.md, section 2)
     r = theory.solve(2.0, 0.5, 90.0, policy)
     assert r.error == pytest.approx(theory.test_error(2.0, 1.0), rel=1e-9)
     assert abs(r.rho) < 1e-8
@@ -123,7 +123,7 @@ def test_hard_pruning_excess_matches_the_solver_at_tiny_f(alpha):
 
 
 def test_hard_pruning_excess_matches_the_independent_reference_values():
-    # science.md: c = 1.21 at 2.5, 1.06 at 3 and about 1.005 at 4
+    # docs/science.md: c = 1.21 at 2.5, 1.06 at 3 and about 1.005 at 4
     c = theory.hard_pruning_excess([2.5, 3.0, 4.0])
     assert c[0] == pytest.approx(1.21, abs=0.005)
     assert c[1] == pytest.approx(1.06, abs=0.005)

@@ -170,7 +170,7 @@ def test_beyond_a_pool_of_1e5_keep_easy_cannot_beat_keeping_everything_so_it_is_
 @pytest.mark.parametrize("alpha_tot, theta", [(5.0, 10.0), (5.0, 0.0), (200.0, 20.0), (1e4, 0.0)])
 def test_the_chosen_keep_fraction_is_never_worse_than_keeping_everything_beyond_the_tie_tolerance(alpha_tot, theta):
     """f = 1 is always a candidate, so the best error is never above the whole pool's, and the cheapest f within
-    rtol of the best is never more than rtol worse than keeping everything (issue 15, item 10)."""
+    rtol of the best is never more than rtol worse than keeping everything."""
     rtol = 1e-3
     choice = theory.optimal_keep_fraction(alpha_tot, theta, rtol=rtol)
     assert choice.min_error <= choice.full_error

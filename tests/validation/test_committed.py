@@ -35,8 +35,8 @@ def _assert_close(new, old, rel, path=""):
 
 @pytest.mark.slow
 def test_the_committed_calibration_is_reproduced():
-    """To 1e-8: session 7 solves f = 1 as no pruning for every policy, which moved the theory's keep-fraction
-    searches near f = 1 by 1e-10 (relative); every verdict, winner and count is exact."""
+    """To 1e-8 (the theory's keep-fraction searches near f = 1 move by about 1e-10, relative, with the order of
+    their candidates); every verdict, winner and count is exact."""
     from prunescale.validation.analysis import calibrate_runs
 
     _assert_close(_numbers(calibrate_runs(RUNS)), json.loads(CALIBRATION.read_text()), rel=1e-8)
@@ -44,9 +44,8 @@ def test_the_committed_calibration_is_reproduced():
 
 @pytest.mark.slow
 def test_the_committed_fits_are_reproduced_to_curve_fits_precision():
-    """curve_fit's path depends on the machine's BLAS: on session 7's machine the code of session 6 and of now
-    both move the weakly determined broken-law parameters by up to 2e-4 (relative) and everything else by
-    under 1e-5.  So floats are compared to 1e-3 and every law choice, verdict and count exactly."""
+    """curve_fit's path depends on the machine's BLAS: between machines the weakly determined broken-law
+    parameters move by up to 2e-4 (relative) and everything else by under 1e-5.  So floats are compared to 1e-3 and every law choice, verdict and count exactly."""
     from prunescale.validation.analysis import fit_curves
 
     _assert_close(_numbers(fit_curves(RUNS)), json.loads(FITS.read_text()), rel=1e-3)

@@ -259,7 +259,7 @@ def test_the_full_pool_and_gpu_plans_use_all_50k_images_at_one_budget():
 
 
 def test_a_clone_resumes_the_committed_fair_sweep_from_its_job_entries():
-    """Issue 15, item 3: the finished runs' entries are committed beside their table, so a fresh clone counts
+    """The finished runs' entries are committed beside their table, so a fresh clone counts
     them as done and trains only the rest."""
     from pathlib import Path
 

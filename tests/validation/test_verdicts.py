@@ -215,7 +215,7 @@ def test_the_sign_map_shows_the_pools_run_so_far_while_claim_2_is_pending(tmp_pa
     assert {w["winner"] for w in record["winners"]} == {"hard"}  # keep-hard errs as the whole pool: it wins
 
 
-# -- high compression (issue 14), fixed before its runs ----------------------------------------
+# -- high compression, fixed before its runs -------------------------------------------------
 
 
 def with_compression_policies(frame, ccs_shift, mixed_shift, seed_noise):

@@ -1,4 +1,4 @@
-"""Data-pruning metrics for CIFAR-10 (science.md, section 5).  Higher score = harder.
+"""Data-pruning metrics for CIFAR-10 (docs/science.md, section 5).  Higher score = harder.
 
 One file per metric; :data:`METRICS` is the registry ``{name: Metric(function, defaults, ...)}``.
 Each metric is a pure function of the data, its options and a seed; the

@@ -1,0 +1,130 @@
+"""The 50k test: the paired differences by budget, and claim 3's fixed-f curves, with the predictions marked.
+
+Drawn from the 50k test's runs table (``figures/data/cifar10_50k/runs.csv``) and the predictions committed before
+its runs (``figures/data/cifar10_50k/predictions.json``) by ``prunescale validate verdict --csv`` on that table.
+
+Panels
+  A  claim 1 on the whole data set: at each budget, random f = 0.5 minus f = 1, keep-hard f = 0.5 minus f = 1 and
+     keep-hard minus random, paired by seed, with 95% t intervals; the predictions (3,907 steps only) as open
+     diamonds with their range.
+  B  claim 3 at scale: keep-hard f = 0.5 across the 12.5k, 25k and 50k pools (kept 6.25k to 25k) and the random
+     curve, at 3,907 steps, log-log, with the predicted errors as open symbols.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import DATA, FOLDER, house_style, save_png_and_pdf
+
+RUNS = DATA / "cifar10_50k" / "runs.csv"
+PREDICTIONS = DATA / "cifar10_50k" / "predictions.json"
+RECORD = DATA / "cifar10_50k" / "verdicts.json"
+FIGURE = FOLDER / "cifar10_50k.png"
+POLICY_COLORS = {"random": "0.35", "hard": "C0", "easy": "C1"}  # keep-hard blue, keep-easy orange in every figure
+COMPARISONS = (  # (name, (policy, f), (policy, f)) at the 50k pool
+    ("random 0.5 - 1", ("random", 0.5), ("random", 1.0)),
+    ("hard 0.5 - 1", ("hard", 0.5), ("random", 1.0)),
+    ("hard - random, 0.5", ("hard", 0.5), ("random", 0.5)),
+)
+PREDICTED_NAMES = {"random 0.5 - 1": "random f = 0.5 - f = 1", "hard 0.5 - 1": "keep-hard f = 0.5 - f = 1",
+                   "hard - random, 0.5": "keep-hard - random, f = 0.5"}
+
+
+def compute(csv=RUNS, predictions=PREDICTIONS):
+    """The record: the 50k test's verdicts, every paired difference by budget, the curves' means, the predictions."""
+    import json
+
+    from prunescale.validation import criteria, largescale
+    from prunescale.validation.analysis import read_runs
+
+    frame = largescale.main_runs(read_runs(csv))
+    predicted = json.loads(Path(predictions).read_text()) if Path(predictions).is_file() else {"runs": [], "comparisons": []}
+    differences = []
+    for steps in sorted(frame.steps.unique()):
+        at = frame[(frame.steps == steps) & (frame.pool_size == largescale.FULL_POOL)]
+        for name, (pa, fa), (pb, fb) in COMPARISONS:
+            mean, se, n = criteria.paired_difference(at, dict(policy=pa, keep_fraction=fa), dict(policy=pb, keep_fraction=fb))
+            if n >= 2:
+                low, high = criteria.interval(mean, se, n)
+                differences.append(dict(steps=int(steps), comparison=name, mean=mean, ci95=[float(low), float(high)], seeds=n))
+    means = []
+    for (steps, policy, f, pool), group in frame.groupby(["steps", "policy", "keep_fraction", "pool_size"]):
+        e = group.test_error.to_numpy(float)
+        means.append(dict(steps=int(steps), policy=policy, keep_fraction=float(f), pool_size=int(pool),
+                          n_train=int(group.n_train.iloc[0]), mean=float(e.mean()), seeds=int(e.size),
+                          se=float(e.std(ddof=1) / np.sqrt(e.size)) if e.size > 1 else float("nan")))
+    return dict(verdicts=largescale.verdicts(frame), differences=differences, means=means,
+                predicted_runs=predicted["runs"], predicted_comparisons=predicted["comparisons"],
+                runs=int(len(frame)))
+
+
+def _differences_panel(ax, record):
+    names = [c[0] for c in COMPARISONS]
+    budgets = sorted({d["steps"] for d in record["differences"]}) or [3907]
+    for k, steps in enumerate(budgets):
+        rows = [d for d in record["differences"] if d["steps"] == steps]
+        x = np.array([names.index(d["comparison"]) for d in rows]) + 0.15 * (k - (len(budgets) - 1) / 2)
+        y = np.array([100 * d["mean"] for d in rows])
+        err = np.array([[100 * (d["mean"] - d["ci95"][0]), 100 * (d["ci95"][1] - d["mean"])] for d in rows]).T.reshape(2, -1)
+        ax.errorbar(x, y, yerr=err, fmt="os"[k % 2], color=f"C{k + 2}", capsize=3, label=f"measured, {steps} steps")
+    for c in record["predicted_comparisons"]:
+        if c["pool_size"] != 50000:
+            continue
+        name = next(n for n, full in PREDICTED_NAMES.items() if full == c["comparison"])
+        i = names.index(name) + 0.3
+        low, high = (100 * v for v in c["range"])
+        ax.errorbar([i], [100 * c["predicted"]], yerr=[[100 * c["predicted"] - low], [high - 100 * c["predicted"]]],
+                    fmt="D", mfc="none", color="k", capsize=3, label="predicted (3,907 steps)" if name == names[0] else None)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axhline(0.5, color="k", lw=0.8, ls="--", label="lossless tolerance (0.5 pp)")
+    ax.set_xticks(range(len(names)), names)
+    ax.set_ylabel("paired difference in test error, pp (95% CI)")
+    claim = record["verdicts"]["claim_1"]
+    ax.set_title("A  half of CIFAR-10 (50k pool)\n" + "; ".join(f"{c['steps']} steps: {c['verdict']}" for c in claim), fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def _curves_panel(ax, record):
+    first = min((m["steps"] for m in record["means"]), default=3907)
+    means = [m for m in record["means"] if m["steps"] == first]
+    by_size = {}
+    for m in (m for m in means if m["policy"] == "random"):  # a kept size two pools share is one point
+        by_size.setdefault(m["n_train"], []).append(m)
+    randoms = [dict(n_train=n, mean=float(np.mean([m["mean"] for m in ms])), se=float(np.nanmax([m["se"] for m in ms])))
+               for n, ms in sorted(by_size.items())]
+    hard = sorted((m for m in means if m["policy"] == "hard"), key=lambda m: m["n_train"])
+    for rows, policy, label in ((randoms, "random", "random"), (hard, "hard", "keep-hard f = 0.5, across pools")):
+        if rows:
+            ax.errorbar([m["n_train"] for m in rows], [m["mean"] for m in rows], yerr=[m["se"] for m in rows],
+                        fmt="o-", color=POLICY_COLORS[policy], capsize=2, label=label)
+    for policy, marker in (("random", "o"), ("hard", "s")):
+        predicted = {r["n_train"]: r["predicted"] for r in record["predicted_runs"] if r["policy"] == policy}
+        if predicted:
+            n = sorted(predicted)
+            ax.plot(n, [predicted[k] for k in n], marker, mfc="none", color=POLICY_COLORS[policy], ls=":",
+                    label=f"predicted, {'random' if policy == 'random' else 'keep-hard'}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("examples kept")
+    ax.set_ylabel(f"test error (mean +- SE over seeds), {first} steps")
+    claim = record["verdicts"]["claim_3"]
+    ax.set_title(f"B  beating the power law, 6.25k to 25k kept\nclaim 3: {claim['verdict']}"
+                 + ("" if claim["complete"] else " (plan incomplete)"), fontsize=9)
+    ax.legend(fontsize=7)
+
+
+@house_style
+def draw(record, out):
+    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; touches no global state."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.6), constrained_layout=True)
+    axes = fig.subplots(1, 2)
+    _differences_panel(axes[0], record)
+    _curves_panel(axes[1], record)
+    fig.suptitle(f"The 50k test: {record['runs']} of 36 runs, seeds 3-5, independent EL2N scoring per seed", fontsize=9)
+    save_png_and_pdf(fig, out, dpi=150)
+    return Path(out)

@@ -15,9 +15,9 @@ API = {
         "max_margin_reference", "pool_size", "simulate", "teacher_and_probe",
     ],
     validation: [
-        "CIFAR10", "CONFIGS", "Job", "METRICS", "METRIC_DEFAULTS", "Pruned", "Scores", "SweepFailed", "TrainConfig",
+        "CIFAR10", "CONFIGS", "Job", "METRICS", "METRIC_DEFAULTS", "Pruned", "Recorder", "Scores", "SweepFailed", "TrainConfig",
         "TrainResult", "accuracy", "class_balanced_subset", "default_sweep", "find_cifar10", "get_config", "grid",
-        "load_cifar10", "predict", "prune", "prune_dataset", "random_pool", "run_serial", "run_sweep", "score", "train",
+        "load_cifar10", "predict", "prune", "prune_dataset", "prune_dynamics", "prune_embeddings", "prune_scores", "random_pool", "run_serial", "run_sweep", "score", "train",
     ],
 }
 

@@ -17,9 +17,14 @@ Public API::
     run_sweep(jobs, results_dir) (Dask), run_serial(jobs, results_dir, deadline=) -> the runs table
     prune_dataset(x, y, keep_fraction, metric=, policy=) -> Pruned(kept, scores, report): your own data
                                                  (policies hard, easy, random, ccs, mixed)
+    prune_dynamics(path, keep_fraction, metric=)  -> Pruned, from recorded logits (el2n, forgetting, aum, loss)
+    prune_embeddings(path, keep_fraction, clusters=, dedup=) -> Pruned, by self-supervised prototypes
+    prune_scores(scores, keep_fraction, labels=)  -> Pruned, from scores of your own
+    Recorder(folder, labels, epochs, num_classes) -> records a training loop's logits (numpy only)
 """
 
-from .pruning import Pruned, prune_dataset
+from .dynamics import Recorder
+from .pruning import Pruned, prune_dataset, prune_dynamics, prune_embeddings, prune_scores
 from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
 from .sweep import Job, SweepFailed, default_sweep, grid, run_serial, run_sweep
 from .metrics import DEFAULTS as METRIC_DEFAULTS
@@ -33,6 +38,7 @@ __all__ = [
     "METRICS",
     "METRIC_DEFAULTS",
     "Pruned",
+    "Recorder",
     "Scores",
     "SweepFailed",
     "TrainConfig",
@@ -47,6 +53,9 @@ __all__ = [
     "predict",
     "prune",
     "prune_dataset",
+    "prune_dynamics",
+    "prune_embeddings",
+    "prune_scores",
     "random_pool",
     "run_serial",
     "run_sweep",

@@ -178,15 +178,9 @@ def prune_dataset(
     >>> len(p.kept), p.report["kept"]
     (10, 10)
     """
-    fractions = [keep_fraction] if np.ndim(keep_fraction) == 0 else list(keep_fraction)
-    if not fractions:
-        raise ValueError("keep_fraction must hold at least one fraction")
-    checks.keep_fraction(fractions)
-    checks.one_of("policy", policy, SELECTION_POLICIES)
-    unknown = set(policy_options) - set(POLICY_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown policy options {sorted(unknown)}; valid: {sorted(POLICY_DEFAULTS)}")
-    settings = POLICY_DEFAULTS | policy_options
+    cost = _Cost()
+    fractions = _fractions(keep_fraction)
+    settings = _check_policy(policy, policy_options)
     x, y = check_data(x, y, metric=metric)
     if class_balanced and y is None:
         raise ValueError("class-balanced pruning needs labels y")
@@ -195,33 +189,172 @@ def prune_dataset(
         preset = options.get("config", METRICS[metric].defaults["config"])
         preset = dict(preset) if isinstance(preset, dict) else {"preset": preset}
         options["config"] = preset | {"num_classes": int(y.max()) + 1}  # the head adapts to the classes
-    started = time.perf_counter()
     s = score(metric, x, y, seed=seed, cache_dir=cache_dir, progress=progress, **options)
-    scored = time.perf_counter() - started
-    results = []
-    for f in fractions:
-        t = time.perf_counter()
-        kept = select(s.scores, f, policy, seed=seed, labels=y if class_balanced else None, **settings)
-        report = _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, time.perf_counter() - t, theta, metric, calibration)
-        results.append(Pruned(kept, s.scores, report))
+    scored = cost.seconds()
+    results = _select(s.scores, y, fractions, policy, class_balanced, settings, seed, cost,
+                      dict(metric=metric, score_config=s.config), scored, theta, calibration)
     return results[0] if np.ndim(keep_fraction) == 0 else results
 
 
-def _report(s, kept, y, f, policy, class_balanced, settings, seed, scored, selected, theta, metric, calibration):
-    counts, edges = np.histogram(s.scores, bins=20)
+def prune_scores(scores, keep_fraction=0.5, *, labels=None, policy="hard", class_balanced=False, seed=0,
+                 source="scores", **policy_options):
+    """Keep ``round(f * n)`` examples by your own ``scores`` (one finite number per example, higher = harder).
+
+    The same policies and report as :func:`prune_dataset`; ``labels`` (integers) allow class-balanced pruning and
+    the class-balance table.
+
+    Example
+    -------
+    >>> p = prune_scores(np.arange(10.0), 0.3, policy="hard")
+    >>> p.kept.tolist(), p.report["kept"], p.report["metric"]
+    ([7, 8, 9], 3, 'scores')
+    """
+    from .dynamics import check_labels
+
+    cost = _Cost()
+    scores = np.asarray(scores, float)
+    if scores.ndim != 1 or scores.size < 1:
+        raise ValueError(f"scores must be a 1-d array with one score per example; got shape {scores.shape}")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"scores hold NaN or inf (the first at index {int(np.flatnonzero(~np.isfinite(scores))[0])})")
+    labels = None if labels is None else check_labels(labels, scores.size, shown="labels")
+    fractions, settings = _fractions(keep_fraction), _check_policy(policy, policy_options)
+    if class_balanced and labels is None:
+        raise ValueError("class-balanced pruning needs labels")
+    results = _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost,
+                      dict(metric=source, score_config={"source": source}), 0.0, None, None)
+    return results[0] if np.ndim(keep_fraction) == 0 else results
+
+
+def prune_dynamics(path, keep_fraction=0.5, *, metric="el2n", epoch=None, policy="hard", class_balanced=False, seed=0,
+                   **policy_options):
+    """Score the examples from recorded training dynamics (``validation.dynamics``: an ``.npz`` or a folder of
+    ``logits.npy`` and ``labels.npy``, memory-mapped) by ``metric`` (el2n, forgetting, aum or loss), then prune as
+    :func:`prune_scores` does."""
+    from .dynamics import dynamics_scores, read_dynamics
+
+    cost = _Cost()
+    fractions, settings = _fractions(keep_fraction), _check_policy(policy, policy_options)
+    dynamics = read_dynamics(path)
+    scores = dynamics_scores(dynamics, metric, epoch=epoch)
+    config = dict(source="dynamics", path=str(path), shape=list(dynamics.shape), metric=metric,
+                  epoch=None if metric != "el2n" else (epoch if epoch is not None else _default_epoch(dynamics)))
+    results = _select(scores, dynamics.labels, fractions, policy, class_balanced, settings, seed, cost,
+                      dict(metric=metric, score_config=config), cost.seconds(), None, None)
+    return results[0] if np.ndim(keep_fraction) == 0 else results
+
+
+def prune_embeddings(path, keep_fraction=0.5, *, clusters=100, labels=None, dedup=None, policy="hard",
+                     class_balanced=False, seed=0, sample=None, scheduler=None, **policy_options):
+    """Self-supervised prototypes from your own embeddings (an ``.npy`` of shape (N, D), memory-mapped):
+    spherical k-means, score 1 minus the cosine to the nearest centroid (``validation.embeddings``).  With
+    ``dedup`` (eps), near-duplicates are removed first, one example kept per group; the keep fraction applies to
+    what is left, and the report counts the removed duplicates.  ``scheduler``: a Dask address for the chunked
+    assignment."""
+    from .dynamics import check_labels, read_array
+    from .embeddings import near_duplicates, prototype_scores
+
+    cost = _Cost()
+    fractions, settings = _fractions(keep_fraction), _check_policy(policy, policy_options)
+    embeddings = read_array(path, "embeddings", ndim=2)
+    n = embeddings.shape[0]
+    if labels is not None:
+        labels = read_array(labels, "labels", ndim=1, integers=True) if isinstance(labels, (str, Path)) else labels
+        labels = check_labels(labels, n, shown="--labels")
+    if class_balanced and labels is None:
+        raise ValueError("class-balanced pruning needs --labels")
+    scores, cluster = prototype_scores(embeddings, clusters, seed=seed, sample=sample, scheduler=scheduler, path=path)
+    removed = near_duplicates(embeddings, cluster, dedup) if dedup is not None else np.array([], dtype=np.int64)
+    config = dict(source="embeddings", path=str(path), shape=list(embeddings.shape), metric="prototypes",
+                  clusters=int(clusters), seed=int(seed), dedup=dedup)
+    results = _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost,
+                      dict(metric="prototypes", score_config=config), cost.seconds(), None, None, removed=removed)
+    return results[0] if np.ndim(keep_fraction) == 0 else results
+
+
+def _default_epoch(dynamics):
+    from .dynamics import default_epoch
+
+    return default_epoch(dynamics.shape[1])
+
+
+def _fractions(keep_fraction):
+    fractions = [keep_fraction] if np.ndim(keep_fraction) == 0 else list(keep_fraction)
+    if not fractions:
+        raise ValueError("keep_fraction must hold at least one fraction")
+    checks.keep_fraction(fractions)
+    return fractions
+
+
+def _check_policy(policy, policy_options):
+    checks.one_of("policy", policy, SELECTION_POLICIES)
+    unknown = set(policy_options) - set(POLICY_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown policy options {sorted(unknown)}; valid: {sorted(POLICY_DEFAULTS)}")
+    return POLICY_DEFAULTS | policy_options
+
+
+class _Cost:
+    """Seconds since the entry point began, and the process's peak memory above what it held then."""
+
+    def __init__(self):
+        self.started, self.baseline = time.perf_counter(), _rss_mib()
+
+    def seconds(self):
+        return time.perf_counter() - self.started
+
+    def peak_mib(self):
+        import resource
+
+        return max(0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - self.baseline)
+
+
+def _rss_mib():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * 4096 / 2**20
+    except OSError:  # not Linux: the peak is then the process's whole peak
+        return 0.0
+
+
+def _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost, scoring, scored, theta, calibration,
+            removed=None):
+    """One :class:`Pruned` per keep fraction; ``removed`` (duplicates) are taken out before the fraction applies."""
+    removed = np.asarray([] if removed is None else removed, dtype=np.int64)
+    candidates = np.setdiff1d(np.arange(scores.size), removed)
+    results = []
+    for f in fractions:
+        t = time.perf_counter()
+        sub_labels = None if labels is None or not class_balanced else labels[candidates]
+        kept = candidates[select(scores[candidates], f, policy, seed=seed, labels=sub_labels, **settings)]
+        report = _report(scores, kept, labels, f, policy, class_balanced, settings, seed, scored, time.perf_counter() - t,
+                         theta, scoring, calibration, removed, cost)
+        results.append(Pruned(kept, scores, report))
+    return results
+
+
+def _report(scores, kept, y, f, policy, class_balanced, settings, seed, scored, selected, theta, scoring, calibration,
+            removed, cost):
+    counts, edges = np.histogram(scores, bins=20)
+    n = int(scores.size)
     report = dict(
-        n=int(s.scores.size),
+        n=n,
         keep_fraction=float(f),
         kept=int(kept.size),
-        metric=metric,
-        score_config=s.config,
+        metric=scoring["metric"],
+        score_config=scoring["score_config"],
         policy=dict(name=policy, class_balanced=class_balanced, seed=seed)
         | ({"beta": settings["beta"], "strata": settings["strata"]} if policy == "ccs" else {})
         | ({"hard_share": settings["hard_share"]} if policy == "mixed" else {}),
         score_histogram=dict(counts=counts.tolist(), edges=edges.tolist()),
         seconds=dict(scoring=round(scored, 2), selection=round(selected, 4)),
-        theory=theory_view(int(s.scores.size), theta, metric, calibration),
+        # what selection cost beside what it saves: the kept share is the share of compute per epoch
+        cost=dict(seconds=round(cost.seconds(), 2), peak_memory_mib=round(cost.peak_mib(), 1)),
+        saves=dict(kept_share=kept.size / n, compute_per_epoch=kept.size / n),
+        theory=theory_view(n, theta, scoring["metric"], calibration),
     )
+    if removed.size:
+        report["duplicates_removed"] = int(removed.size)
     if y is not None:
         k = int(y.max()) + 1
         report["class_balance"] = dict(whole=np.bincount(y, minlength=k).tolist(), kept=np.bincount(y[kept], minlength=k).tolist())

@@ -19,13 +19,19 @@ CALIBRATION = "cifar10_fair/calibration.json"  # the theory fitted to the equal-
 
 
 def prune_cmd(
-    data: Path = typer.Option(..., "--data", help="An .npz with x (uint8, N x H x W x C) and y, or an ImageFolder."),
+    data: Path = typer.Option(None, "--data", help="An .npz with x (uint8, N x H x W x C) and y, or an ImageFolder: scored by training the toolkit's network."),
+    dynamics: Path = typer.Option(None, "--dynamics", help="Recorded logits: an .npz or a folder of logits.npy (float16/32, (epochs, N, C) or (runs, epochs, N, C)) and labels.npy; --metric el2n | forgetting | aum | loss."),
+    embeddings: Path = typer.Option(None, "--embeddings", help="Your embeddings, an .npy of shape (N, D), float16/32, memory-mapped: self-supervised prototypes (--metric prototypes)."),
+    scores: Path = typer.Option(None, "--scores", help="Your own scores, an .npy of shape (N,), higher = harder."),
+    labels: Path = typer.Option(None, "--labels", help="With --embeddings or --scores: integer labels (N,), for --class-balanced and the class table."),
+    dedup: float = typer.Option(None, "--dedup", help="With --embeddings: first remove near-duplicates (cosine >= 1 - EPS within a cluster), one kept per group; EPS in (0, 1)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="With --embeddings: a Dask scheduler address; the assignment chunks run on its workers."),
     keep_fraction: str = typer.Option(..., "--keep-fraction", help="Fraction kept, in (0, 1]; a comma list shares one scoring."),
-    metric: str = typer.Option("el2n", "--metric", help="el2n | grand | forgetting | prototypes (no labels needed) | random."),
+    metric: str = typer.Option(None, "--metric", help="--data: el2n (default) | grand | forgetting | memorization | influence | prototypes | random; --dynamics: el2n (default) | forgetting | aum | loss; --embeddings: prototypes."),
     policy: str = typer.Option("hard", "--policy", help="hard | easy | random | ccs | mixed."),
     class_balanced: bool = typer.Option(False, "--class-balanced", help="Each class keeps its share of the budget."),
     out: Path = typer.Option(..., "--out", help="A new folder for scores, kept sets and the report."),
-    options: str = typer.Option("{}", "--options", help='Metric options as JSON, e.g. \'{"inits": 2, "config": "toy"}\'.'),
+    options: str = typer.Option("{}", "--options", help='Metric options as JSON: --data e.g. \'{"inits": 2, "config": "toy"}\'; --dynamics \'{"epoch": k}\' (el2n); --embeddings \'{"clusters": k, "sample": rows}\'.'),
     beta: float = typer.Option(0.1, "--beta", help="ccs: fraction of the hardest examples dropped first, in [0, 1)."),
     strata: int = typer.Option(50, "--strata", help="ccs: number of score strata, >= 1."),
     hard_share: float = typer.Option(0.5, "--hard-share", help="mixed: share of the budget kept by score, in [0, 1]."),
@@ -34,22 +40,51 @@ def prune_cmd(
     cache: Path = typer.Option(None, "--cache", help="Score cache folder (default: the prunescale cache); a stopped scoring resumes."),
     as_json: bool = JSON,
 ):
-    """Score every example, keep a fraction by a policy, and write the kept indices with a report."""
+    """Score every example (or read your own dynamics, embeddings or scores), keep a fraction by a policy, and write
+    the kept indices with a report."""
     from prunescale.figures import DATA
+    from prunescale.validation import pruning
     from prunescale.validation.data import cache_dir
-    from prunescale.validation.pruning import prune_dataset, read_dataset
 
+    sources = {"--data": data, "--dynamics": dynamics, "--embeddings": embeddings, "--scores": scores}
+    given = [name for name, value in sources.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of --data, --dynamics, --embeddings, --scores; got {', '.join(given) or 'none'}")
+    source = given[0]
+    if labels is not None and source not in ("--embeddings", "--scores"):
+        raise ValueError(f"--labels goes with --embeddings or --scores; {source} has its own labels")
+    if (dedup is not None or scheduler is not None) and source != "--embeddings":
+        raise ValueError("--dedup and --scheduler go with --embeddings")
     fractions = floats(keep_fraction, "--keep-fraction")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"--out {out} already exists and is not an empty folder: choose a new one (nothing is overwritten)")
     check_output_folder(out, "--out")
     metric_options = json_object(options, "--options")
-    x, y, names = read_dataset(data)
-    results = prune_dataset(
-        x, y, fractions, metric=metric, policy=policy, class_balanced=class_balanced, seed=seed,
-        cache_dir=cache or cache_dir() / "scores", progress=not as_json, theta=theta, calibration=DATA / CALIBRATION, metric_options=metric_options,
-        beta=beta, strata=strata, hard_share=hard_share,
-    )
+    settings = dict(policy=policy, class_balanced=class_balanced, seed=seed, beta=beta, strata=strata, hard_share=hard_share)
+    names = None
+    if source == "--data":
+        x, y, names = pruning.read_dataset(data)
+        results = pruning.prune_dataset(
+            x, y, fractions, metric=metric or "el2n", cache_dir=cache or cache_dir() / "scores", progress=not as_json,
+            theta=theta, calibration=DATA / CALIBRATION, metric_options=metric_options, **settings,
+        )
+    elif source == "--dynamics":
+        _only_options(metric_options, {"epoch"}, "--dynamics")
+        results = pruning.prune_dynamics(dynamics, fractions, metric=metric or "el2n", epoch=metric_options.get("epoch"), **settings)
+    elif source == "--embeddings":
+        if metric not in (None, "prototypes"):
+            raise ValueError(f"--embeddings scores by --metric prototypes, got {metric!r}")
+        _only_options(metric_options, {"clusters", "sample"}, "--embeddings")
+        results = pruning.prune_embeddings(embeddings, fractions, labels=labels, dedup=dedup, scheduler=scheduler,
+                                           clusters=metric_options.get("clusters", 100), sample=metric_options.get("sample"), **settings)
+    else:
+        if metric is not None:
+            raise ValueError("--scores are your own scores: drop --metric")
+        from prunescale.validation.dynamics import read_array
+
+        user_labels = None if labels is None else read_array(labels, "labels", ndim=1, integers=True)
+        results = pruning.prune_scores(read_array(scores, "scores", ndim=1), fractions, labels=user_labels, **settings)
+    data = sources[source]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:  # everything is written to a hidden sibling, then moved into place at once: never half-written
@@ -69,11 +104,19 @@ def prune_cmd(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    named = lambda r: "your scores" if r.report["metric"] == "scores" else f"{r.report['metric']} scores"
+    removed = lambda r: f" after {r.report['duplicates_removed']} near-duplicates" if "duplicates_removed" in r.report else ""
     lines = [
-        f"{r.report['metric']} scores of {r.report['n']} examples; keep {policy} f = {r.report['keep_fraction']:g}: "
+        f"{named(r)} of {r.report['n']} examples; keep {policy} f = {r.report['keep_fraction']:g}{removed(r)}: "
         f"{r.report['kept']} kept" for r in results
     ] + [f"wrote {out}/ (scores.npy, kept.npy, kept.csv, report.md, report.json)"]
     emit([r.report for r in results], as_json, lines)
+
+
+def _only_options(options, valid, source):
+    unknown = set(options) - valid
+    if unknown:
+        raise ValueError(f"--options for {source} take {', '.join(sorted(valid))}; unknown: {', '.join(sorted(unknown))}")
 
 
 def markdown(report, names, data):
@@ -89,9 +132,13 @@ def markdown(report, names, data):
         f"# Pruning report: {data}",
         "",
         f"Kept **{report['kept']} of {report['n']}** examples (f = {report['keep_fraction']:g}) by policy "
-        f"**{p['name']}** ({settings}), scored by **{report['metric']}** (higher = harder).",
+        f"**{p['name']}** ({settings}), scored by **{report['metric']}** (higher = harder)."
+        + (f" {report['duplicates_removed']} near-duplicates were removed first." if "duplicates_removed" in report else ""),
         "",
-        f"Time: scoring {report['seconds']['scoring']:.1f} s, selection {report['seconds']['selection']:.3f} s.",
+        f"Time: scoring {report['seconds']['scoring']:.1f} s, selection {report['seconds']['selection']:.3f} s. "
+        f"Cost of selection: {report['cost']['seconds']:.1f} s and {report['cost']['peak_memory_mib']:.0f} MiB of peak memory "
+        f"above the start; it saves {100 * (1 - report['saves']['kept_share']):.1f}% of the examples, and so of the "
+        f"compute per epoch.",
         "",
         "## Scores",
         "",

@@ -69,15 +69,15 @@ def _quality(data, centroids):
 
 def work(name, args):
     if name == "prototypes":
-        from prunescale.validation.embeddings import prototype_scores, train_centroids
+        from prunescale.validation.embeddings import prototype_scores
 
-        emb = np.load(args.embeddings, mmap_mode="r")
         started = time.perf_counter()
-        scores, _ = prototype_scores(emb, args.k, seed=0)
+        scores, _ = prototype_scores(args.embeddings, args.k, seed=0)  # the path: mapped afresh for each read
         seconds = time.perf_counter() - started
         return dict(seconds=seconds, mean_score=float(scores.mean()))
-    subset = np.array(np.load(args.embeddings, mmap_mode="r")[: args.subset], np.float32)
-    subset /= np.linalg.norm(subset, axis=1, keepdims=True)
+    if name.endswith("-subset"):
+        subset = np.array(np.load(args.embeddings, mmap_mode="r")[: args.subset], np.float32)
+        subset /= np.linalg.norm(subset, axis=1, keepdims=True)
     if name == "faiss-subset":
         from prunescale.validation.embeddings import train_centroids
 
@@ -128,21 +128,13 @@ def work(name, args):
 
 
 def child(name, args):
-    import resource
-
-    import prunescale.validation  # noqa: F401  the imports are not the work's memory
+    from prunescale.validation.pruning import peak_memory_mib, reset_peak_memory  # the imports are not the work's
 
     if name.startswith("jax"):
         import jax  # noqa: F401
-    baseline = _rss_mib()
+    baseline = reset_peak_memory()  # Linux: the peak from here on is the work's own
     result = work(name, args)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(result | dict(peak_mib_above_baseline=peak - baseline)))
-
-
-def _rss_mib():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+    print(json.dumps(result | dict(peak_mib_above_baseline=peak_memory_mib() - baseline)))
 
 
 def measure(name, args):

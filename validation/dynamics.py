@@ -251,6 +251,8 @@ def read_array(path, name, *, ndim, integers=False):
         raise ValueError(f"{shown} must hold floats (float16 or float32); got {array.dtype}")
     step = max(1, 2**24 // max(1, math.prod(array.shape[1:])))
     for start in range(0, array.shape[0], step):
-        if not np.isfinite(array[start : start + step]).all():
+        block = np.load(path, mmap_mode="r")[start : start + step]  # mapped per block: its pages leave with it
+        if not np.isfinite(block).all():
             raise ValueError(f"{shown} holds NaN or inf (rows {start} to {min(array.shape[0], start + step) - 1})")
-    return array
+        del block
+    return np.load(path, mmap_mode="r")

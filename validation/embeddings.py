@@ -14,11 +14,13 @@ The clustering is faiss's (``faiss.Kmeans`` with ``spherical=True``), chosen by 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 CHUNK_ROWS = 65536  # rows per assignment chunk: 65,536 x 768 float32 is 192 MiB
 SAMPLE = 128  # centroid-training rows per cluster (faiss warns below 39), at most N: 1M x 768 at k = 1,000 trains on 393 MB
-SEEDING = 20  # rows per cluster that the k-means++ seeding draws from
+SEEDING = 50  # rows per cluster the k-means++ seeding draws from: 20 leaves the clustering 2.6% worse than scikit-learn's, 50 within 0.6%
 
 
 def _normalised(rows):
@@ -31,16 +33,50 @@ def _normalised(rows):
     return rows
 
 
+def _rows(embeddings, index):
+    """``embeddings[index]`` as float32.  From a path, a slice is mapped for this read alone (its pages leave the
+    process's memory with the map) and scattered rows are read one by one, since a map's read-ahead would bring
+    in most of the file for a sample."""
+    if not isinstance(embeddings, (str, Path)):
+        return np.array(embeddings[index], np.float32)
+    if isinstance(index, slice):
+        return np.array(np.load(embeddings, mmap_mode="r")[index], np.float32)
+    return _gather(embeddings, np.asarray(index)).astype(np.float32, copy=False)
+
+
+def _gather(path, index):
+    """Rows ``index`` of a C-ordered ``.npy`` file, read with ``pread`` (no map, no read-ahead)."""
+    import os
+
+    mapped = np.load(path, mmap_mode="r")  # for the header only: no page of the data is touched
+    offset, dtype, shape, ordered = mapped.offset, mapped.dtype, mapped.shape, mapped.flags.c_contiguous
+    del mapped
+    if not ordered:
+        return np.array(np.load(path, mmap_mode="r")[index])
+    row = int(np.prod(shape[1:])) * dtype.itemsize
+    out = np.empty((index.size,) + tuple(shape[1:]), dtype)
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    with open(path, "rb") as f:
+        for k, i in enumerate(index.tolist()):
+            os.preadv(f.fileno(), [view[k * row : (k + 1) * row]], offset + i * row)
+    return out
+
+
+def _shape(embeddings):
+    return np.load(embeddings, mmap_mode="r").shape if isinstance(embeddings, (str, Path)) else embeddings.shape
+
+
 def train_centroids(embeddings, clusters, *, seed=0, sample=None, iterations=20):
-    """Unit centroids of spherical k-means, trained on a sample of the rows."""
+    """Unit centroids of spherical k-means, trained on a sample of the rows (``embeddings``: an array, or the
+    path of an ``.npy``, memory-mapped)."""
     import faiss
 
-    n, dim = embeddings.shape
+    n, dim = _shape(embeddings)
     if isinstance(clusters, bool) or not float(clusters).is_integer() or not 1 <= clusters <= n:
         raise ValueError(f"clusters must be an integer in [1, {n}] (the number of embeddings), got {clusters!r}")
     size = min(n, int(sample or SAMPLE * clusters))
     rng = np.random.default_rng(seed)
-    rows = _normalised(embeddings[np.sort(rng.choice(n, size, replace=False))])
+    rows = _normalised(_rows(embeddings, np.sort(rng.choice(n, size, replace=False))))
     seeds = greedy_kmeans_plus_plus(rows[: min(size, SEEDING * int(clusters))], int(clusters), rng)
     kmeans = faiss.Kmeans(dim, int(clusters), niter=iterations, spherical=True, seed=int(seed),
                           max_points_per_centroid=max(1, size // int(clusters) + 1), verbose=False)
@@ -66,37 +102,36 @@ def greedy_kmeans_plus_plus(rows, clusters, rng):
     return np.ascontiguousarray(rows[chosen])
 
 
-def _assign_rows(path_or_array, start, stop, centroids):
+def _assign_rows(embeddings, start, stop, centroids):
     """Nearest centroid and its cosine similarity for rows ``start:stop`` (a path is memory-mapped here)."""
-    embeddings = np.load(path_or_array, mmap_mode="r") if isinstance(path_or_array, str) else path_or_array
-    similarity = _normalised(embeddings[start:stop]) @ centroids.T
+    similarity = _normalised(_rows(embeddings, slice(start, stop))) @ centroids.T
     nearest = similarity.argmax(1)
     return nearest.astype(np.int32), similarity[np.arange(nearest.size), nearest]
 
 
-def assign(embeddings, centroids, *, chunk_rows=CHUNK_ROWS, scheduler=None, path=None):
-    """``(cluster, cosine)`` of every row, chunk by chunk; with ``scheduler`` (a Dask address) and ``path`` (the
-    ``.npy`` file the rows live in), the chunks run on the cluster's workers."""
-    n = embeddings.shape[0]
+def assign(embeddings, centroids, *, chunk_rows=CHUNK_ROWS, scheduler=None):
+    """``(cluster, cosine)`` of every row, chunk by chunk; with ``scheduler`` (a Dask address; ``embeddings`` then
+    the path of the ``.npy``, which every worker maps itself), the chunks run on the cluster's workers."""
+    n = _shape(embeddings)[0]
     bounds = [(s, min(n, s + chunk_rows)) for s in range(0, n, chunk_rows)]
     if scheduler is None:
         parts = [_assign_rows(embeddings, s, e, centroids) for s, e in bounds]
     else:
         from dask.distributed import Client
 
-        if path is None:
+        if not isinstance(embeddings, (str, Path)):
             raise ValueError("assigning on a Dask cluster needs the embeddings' .npy path (the workers map it)")
         with Client(scheduler) as client:
             shared = client.scatter(centroids, broadcast=True)
-            futures = [client.submit(_assign_rows, str(path), s, e, shared, pure=False) for s, e in bounds]
+            futures = [client.submit(_assign_rows, str(embeddings), s, e, shared, pure=False) for s, e in bounds]
             parts = client.gather(futures)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(float)
 
 
-def prototype_scores(embeddings, clusters, *, seed=0, sample=None, chunk_rows=CHUNK_ROWS, scheduler=None, path=None):
+def prototype_scores(embeddings, clusters, *, seed=0, sample=None, chunk_rows=CHUNK_ROWS, scheduler=None):
     """``(scores, cluster)``: 1 minus the cosine similarity to the nearest spherical k-means centroid."""
     centroids = train_centroids(embeddings, clusters, seed=seed, sample=sample)
-    cluster, cosine = assign(embeddings, centroids, chunk_rows=chunk_rows, scheduler=scheduler, path=path)
+    cluster, cosine = assign(embeddings, centroids, chunk_rows=chunk_rows, scheduler=scheduler)
     return 1.0 - cosine, cluster
 
 
@@ -113,7 +148,7 @@ def near_duplicates(embeddings, cluster, eps, *, block=4096):
         members = np.flatnonzero(cluster == c)
         if members.size < 2:
             continue
-        rows = _normalised(embeddings[members])
+        rows = _normalised(_rows(embeddings, members))
         pairs_i, pairs_j = [], []
         for s in range(0, members.size, block):
             similarity = rows[s : s + block] @ rows.T

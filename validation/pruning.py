@@ -263,8 +263,9 @@ def prune_embeddings(path, keep_fraction=0.5, *, clusters=100, labels=None, dedu
         labels = check_labels(labels, n, shown="--labels")
     if class_balanced and labels is None:
         raise ValueError("class-balanced pruning needs --labels")
-    scores, cluster = prototype_scores(embeddings, clusters, seed=seed, sample=sample, scheduler=scheduler, path=path)
-    removed = near_duplicates(embeddings, cluster, dedup) if dedup is not None else np.array([], dtype=np.int64)
+    source = str(path)  # mapped afresh for each read, so resident memory stays near one chunk's
+    scores, cluster = prototype_scores(source, clusters, seed=seed, sample=sample, scheduler=scheduler)
+    removed = near_duplicates(source, cluster, dedup) if dedup is not None else np.array([], dtype=np.int64)
     config = dict(source="embeddings", path=str(path), shape=list(embeddings.shape), metric="prototypes",
                   clusters=int(clusters), seed=int(seed), dedup=dedup)
     results = _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost,
@@ -295,26 +296,45 @@ def _check_policy(policy, policy_options):
 
 
 class _Cost:
-    """Seconds since the entry point began, and the process's peak memory above what it held then."""
+    """Seconds since the entry point began, and the process's peak memory above what it held then (Linux resets
+    the peak, so the figure is this work's own; elsewhere it is the process's whole peak)."""
 
     def __init__(self):
-        self.started, self.baseline = time.perf_counter(), _rss_mib()
+        self.started, self.baseline = time.perf_counter(), reset_peak_memory()
 
     def seconds(self):
         return time.perf_counter() - self.started
 
     def peak_mib(self):
+        return max(0.0, peak_memory_mib() - self.baseline)
+
+
+def reset_peak_memory() -> float:
+    """Reset the process's peak resident memory to what it holds now (Linux), and return that, in MiB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_mib("VmRSS")
+    except OSError:
+        return 0.0
+
+
+def peak_memory_mib() -> float:
+    """The process's peak resident memory since the last reset, in MiB."""
+    try:
+        return _status_mib("VmHWM")
+    except OSError:
         import resource
 
-        return max(0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - self.baseline)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _rss_mib():
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * 4096 / 2**20
-    except OSError:  # not Linux: the peak is then the process's whole peak
-        return 0.0
+def _status_mib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise OSError(f"no {field} in /proc/self/status")
 
 
 def _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost, scoring, scored, theta, calibration,

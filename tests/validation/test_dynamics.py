@@ -167,8 +167,7 @@ def test_the_assignment_runs_on_a_dask_cluster_with_the_same_result(tmp_path):
     centroids = embeddings.train_centroids(mapped, 6, seed=0)
     local = embeddings.assign(mapped, centroids, chunk_rows=300)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
-        remote = embeddings.assign(mapped, centroids, chunk_rows=300, scheduler=cluster.scheduler_address,
-                                   path=tmp_path / "emb.npy")
+        remote = embeddings.assign(str(tmp_path / "emb.npy"), centroids, chunk_rows=300, scheduler=cluster.scheduler_address)
     assert np.array_equal(local[0], remote[0]) and np.allclose(local[1], remote[1])
 
 

@@ -26,6 +26,8 @@ def in_source_checkout() -> bool:
     never written to."""
     return (FOLDER.parent / "pyproject.toml").is_file() and (FOLDER.parent / "tests").is_dir()
 STYLE = {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False}  # the figures' house style
+POLICY_COLORS = {"random": "0.35", "hard": "C0", "easy": "C3"}  # keep-hard blue, keep-easy red, in every figure
+WINNER_MAP = "coolwarm_r"  # maps where a positive value means keep-hard wins: blue for hard, red for easy
 
 
 def house_style(draw):

@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, FOLDER, house_style, save_png_and_pdf
+from . import DATA, FOLDER, POLICY_COLORS as COLORS, WINNER_MAP, house_style, save_png_and_pdf
 
 RUNS = DATA / "cifar10_fair" / "runs.csv"
 RECORD = DATA / "cifar10_fair_verdicts.json"
 FIGURE = FOLDER / "cifar10_fair.png"
-COLORS = {"random": "0.35", "hard": "C0", "easy": "C3"}
 WINNER_CODES = {"easy": -1, "unresolved": 0, "hard": 1}
 
 
@@ -135,7 +134,7 @@ def _sign_panel(ax, record):
             i, j = pools.index(w["pool_size"]), fractions.index(w["keep_fraction"])
             grid[i, j] = WINNER_CODES[w["winner"]]
             ax.text(j, i, f"{w['winner']}\n{100 * w['hard_minus_easy']:+.1f} pp", ha="center", va="center", fontsize=7)
-        ax.imshow(grid, cmap="coolwarm_r", vmin=-1.5, vmax=1.5, origin="lower", aspect="auto")
+        ax.imshow(grid, cmap=WINNER_MAP, vmin=-1.5, vmax=1.5, origin="lower", aspect="auto")
         ax.set_xticks(range(len(fractions)), [f"{f:g}" for f in fractions])
         ax.set_yticks(range(len(pools)), [f"{p / 1000:g}k" for p in pools])
     else:

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DATA, FOLDER, house_style, save_png_and_pdf
+from . import DATA, FOLDER, POLICY_COLORS, house_style, save_png_and_pdf
 
 RUNS = DATA / "cifar10_50k" / "runs.csv"
 PREDICTIONS = DATA / "cifar10_50k" / "predictions.json"
 RECORD = DATA / "cifar10_50k" / "verdicts.json"
 FIGURE = FOLDER / "cifar10_50k.png"
-POLICY_COLORS = {"random": "0.35", "hard": "C0", "easy": "C1"}  # keep-hard blue, keep-easy orange in every figure
 COMPARISONS = (  # (name, (policy, f), (policy, f)) at the 50k pool
     ("random 0.5 - 1", ("random", 0.5), ("random", 1.0)),
     ("hard 0.5 - 1", ("hard", 0.5), ("random", 1.0)),

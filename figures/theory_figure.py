@@ -27,7 +27,7 @@ import numpy as np
 
 from prunescale import theory
 
-from . import DATA as DATA_DIR, FOLDER, house_style
+from . import DATA as DATA_DIR, FOLDER, WINNER_MAP, house_style
 from . import save_png_and_pdf
 
 DATA = DATA_DIR / "theory_figure.json"
@@ -139,11 +139,11 @@ def draw(record, out):
     at, ff = np.array(cr["alpha_tot"]), np.array(cr["keep_fraction"])
     ratio = np.log10(np.array(cr["easy"]) / np.array(cr["hard"]))
     lim = np.nanmax(np.abs(ratio))
-    mesh = ax.pcolormesh(at, ff, ratio, cmap="coolwarm", norm=TwoSlopeNorm(0.0, -lim, lim), shading="nearest")
+    mesh = ax.pcolormesh(at, ff, ratio, cmap=WINNER_MAP, norm=TwoSlopeNorm(0.0, -lim, lim), shading="nearest")
     ax.contour(at, ff[ff < 0.95], ratio[ff < 0.95], levels=[0.0], colors="k", linewidths=1.5)
     ax.set(xscale="log", yscale="log", xlabel=r"$\alpha_{tot}$ (pool per dimension)", ylabel="keep fraction f")
-    ax.set_title("C. Crossover: keep easy wins (blue), keep hard (red)")
-    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard)")
+    ax.set_title("C. Crossover: keep hard wins (blue), keep easy (red)")
+    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard): blue, keep hard wins")
 
     ax = axes[1, 0]
     tcolors = plt.cm.plasma(np.linspace(0, 0.8, len(THETAS)))

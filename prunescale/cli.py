@@ -12,7 +12,7 @@ from .commands.sim import app as sim_app
 from .commands.theory import app as theory_app
 from .commands.validate import app as validation_app
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     help="prunescale: can we prune training data without hurting the model, and beat power-law scaling?",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -47,5 +47,13 @@ def main(argv=None):
         if exc.code not in (0, None):
             raise
     except (ValueError, FileNotFoundError, ConvergenceError) as exc:
+        _close_progress_bars()  # so that the error starts a line of its own, not the end of a bar's
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+def _close_progress_bars():
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()

@@ -33,12 +33,15 @@ REFRESH_COMMITTED = typer.Option(
 
 def floats(text: str, name: str):
     """Parse '1,2.5,1e3' into a non-empty list of finite floats, naming the option on failure."""
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        raise ValueError(f"{name} must hold at least one number, got {text!r}")
+    if not all(items):
+        raise ValueError(f"{name} has an empty item (two commas in a row, or one at an end): {text!r}")
     try:
-        values = [float(t) for t in text.split(",") if t.strip()]
+        values = [float(t) for t in items]
     except ValueError:
         raise ValueError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
-    if not values:
-        raise ValueError(f"{name} must hold at least one number, got {text!r}")
     if not all(math.isfinite(v) for v in values):
         raise ValueError(f"{name} must be finite numbers, got {text!r}")
     return values
@@ -54,9 +57,11 @@ def ints(text: str, name: str):
 
 def words(text: str, name: str):
     """Parse 'hard,easy' into a non-empty list of names."""
-    values = [t.strip() for t in text.split(",") if t.strip()]
-    if not values:
+    values = [t.strip() for t in text.split(",")]
+    if not any(values):
         raise ValueError(f"{name} must hold at least one name, got {text!r}")
+    if not all(values):
+        raise ValueError(f"{name} has an empty item (two commas in a row, or one at an end): {text!r}")
     return values
 
 

@@ -57,12 +57,15 @@ def one_of(name, value, allowed):
     return value
 
 
-def fraction_in(name, value, low, high):
-    """A scalar in the open interval (low, high)."""
+def fraction_in(name, value, low, high, closed="neither"):
+    """A scalar between ``low`` and ``high``; ``closed`` says which ends are allowed ("neither", "low", "high",
+    "both"), and the message writes the interval as the user may give it, e.g. ``[0, 1)``."""
     arr = as_array(name, value)
-    bad = (arr <= low) | (arr >= high)
+    low_ok, high_ok = closed in ("low", "both"), closed in ("high", "both")
+    bad = ((arr < low) if low_ok else (arr <= low)) | ((arr > high) if high_ok else (arr >= high))
     if np.any(bad):
-        raise ValueError(f"{name} must lie in ({low:g}, {high:g}), got {_show(arr[bad])}")
+        interval = f"{'[' if low_ok else '('}{low:g}, {high:g}{']' if high_ok else ')'}"
+        raise ValueError(f"{name} must lie in {interval}, got {_show(arr[bad])}")
     return arr
 
 

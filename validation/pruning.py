@@ -23,7 +23,7 @@ from prunescale.store import checks, load_json
 
 from .metrics import METRICS, score
 from .selection import DEFAULTS as POLICY_DEFAULTS
-from .selection import SELECTION_POLICIES, select
+from .selection import SELECTION_POLICIES, check_settings, select
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CAVEAT = (
@@ -62,8 +62,15 @@ def check_data(x, y=None, *, metric="el2n"):
     return x, y.astype(np.int32)
 
 
-def read_dataset(path):
-    """``(x, y, class_names)`` from an ``.npz`` (``x``, optional ``y``) or an ImageFolder (one folder per class)."""
+class Dataset(NamedTuple):
+    x: np.ndarray
+    y: np.ndarray | None
+    names: list | None  # class names
+    skipped: list  # files of an image folder that are not images, left out (and counted in the report)
+
+
+def read_dataset(path) -> Dataset:
+    """The data of an ``.npz`` (``x``, optional ``y``) or an ImageFolder (one folder per class)."""
     path = Path(path)
     if path.is_dir():
         return _read_image_folder(path)
@@ -81,7 +88,7 @@ def read_dataset(path):
             raise ValueError(f"--data {path} is not an .npz file of arrays") from None
         raise
     names = None if y is None else [str(c) for c in range(int(np.max(y)) + 1)] if np.size(y) else []
-    return x, y, names
+    return Dataset(x, y, names, [])
 
 
 def _read_image_folder(root):
@@ -91,8 +98,10 @@ def _read_image_folder(root):
     if not classes:
         raise ValueError(f"--data {root} must hold one sub-folder of images per class (the ImageFolder layout)")
     images, labels, shape = [], [], None
+    skipped = [str(p) for p in sorted(root.iterdir()) if not p.is_dir()]
     for label, folder in enumerate(classes):
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        skipped += [str(p) for p in sorted(folder.iterdir()) if p not in files]
         if not files:
             raise ValueError(f"class folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
         for f in files:
@@ -107,7 +116,7 @@ def _read_image_folder(root):
                 raise ValueError(f"image {f} is {a.shape[1]}x{a.shape[0]}; the others are {shape[1]}x{shape[0]}")
             images.append(a)
             labels.append(label)
-    return np.stack(images).astype(np.uint8), np.array(labels), [c.name for c in classes]
+    return Dataset(np.stack(images).astype(np.uint8), np.array(labels), [c.name for c in classes], skipped)
 
 
 def theory_view(n, theta=None, metric="el2n", calibration=None):
@@ -292,7 +301,9 @@ def _check_policy(policy, policy_options):
     unknown = set(policy_options) - set(POLICY_DEFAULTS)
     if unknown:
         raise ValueError(f"unknown policy options {sorted(unknown)}; valid: {sorted(POLICY_DEFAULTS)}")
-    return POLICY_DEFAULTS | policy_options
+    settings = POLICY_DEFAULTS | policy_options
+    check_settings(**settings)  # before any scoring
+    return settings
 
 
 class _Cost:

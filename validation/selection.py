@@ -24,6 +24,14 @@ SELECTION_POLICIES = POLICIES + ("ccs", "mixed")
 DEFAULTS = dict(beta=0.1, strata=50, hard_share=0.5)
 
 
+def check_settings(*, beta, strata, hard_share):
+    """The policies' settings, each in its valid range, or a one-line error naming it."""
+    checks.fraction_in("beta", beta, 0.0, 1.0, closed="low")
+    checks.fraction_in("hard_share", hard_share, 0.0, 1.0, closed="both")
+    if isinstance(strata, bool) or not float(strata).is_integer() or strata < 1:
+        raise ValueError(f"strata must be a positive integer, got {strata!r}")
+
+
 def kept_count(n, keep_fraction):
     """``round(keep_fraction * n)``, at least 1."""
     return max(1, int(round(float(checks.keep_fraction(keep_fraction)) * n)))
@@ -44,10 +52,7 @@ def select(scores, keep_fraction, policy="hard", *, seed=0, labels=None, beta=0.
     if scores.ndim != 1 or scores.size < 1 or not np.isfinite(scores).all():
         raise ValueError(f"scores must be a non-empty 1-d array of finite numbers; got shape {scores.shape}")
     checks.one_of("policy", policy, SELECTION_POLICIES)
-    checks.fraction_in("beta", beta, -1e-300, 1.0)
-    checks.fraction_in("hard_share", hard_share, -1e-300, 1.0 + 1e-12)
-    if isinstance(strata, bool) or not float(strata).is_integer() or strata < 1:
-        raise ValueError(f"strata must be a positive integer, got {strata!r}")
+    check_settings(beta=beta, strata=strata, hard_share=hard_share)
     n_keep = kept_count(scores.size, keep_fraction)
     rng = np.random.default_rng(seed)
     if labels is None:

@@ -36,7 +36,7 @@ def prune_cmd(
     strata: int = typer.Option(50, "--strata", help="ccs: number of score strata, >= 1."),
     hard_share: float = typer.Option(0.5, "--hard-share", help="mixed: share of the budget kept by score, in [0, 1]."),
     theta: float = typer.Option(None, "--theta", help="Metric angle for the theory's view (default: the committed calibration's)."),
-    seed: int = typer.Option(0, "--seed", help="Seed for scoring and for the policy's random choices."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed for scoring and for the policy's random choices, >= 0."),
     cache: Path = typer.Option(None, "--cache", help="Score cache folder (default: the prunescale cache); a stopped scoring resumes."),
     as_json: bool = JSON,
 ):
@@ -59,11 +59,13 @@ def prune_cmd(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"--out {out} already exists and is not an empty folder: choose a new one (nothing is overwritten)")
     check_output_folder(out, "--out")
+    if cache is not None:
+        check_output_folder(cache, "--cache")
     metric_options = json_object(options, "--options")
     settings = dict(policy=policy, class_balanced=class_balanced, seed=seed, beta=beta, strata=strata, hard_share=hard_share)
-    names = None
+    names, skipped = None, []
     if source == "--data":
-        x, y, names = pruning.read_dataset(data)
+        x, y, names, skipped = pruning.read_dataset(data)
         results = pruning.prune_dataset(
             x, y, fractions, metric=metric or "el2n", cache_dir=cache or cache_dir() / "scores", progress=not as_json,
             theta=theta, calibration=DATA / CALIBRATION, metric_options=metric_options, **settings,
@@ -85,6 +87,8 @@ def prune_cmd(
         user_labels = None if labels is None else read_array(labels, "labels", ndim=1, integers=True)
         results = pruning.prune_scores(read_array(scores, "scores", ndim=1), fractions, labels=user_labels, **settings)
     data = sources[source]
+    if skipped:  # files of the image folder that are not images: counted, never silently dropped
+        results = [r._replace(report=r.report | {"skipped_files": len(skipped), "skipped_examples": skipped[:10]}) for r in results]
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
     try:  # everything is written to a hidden sibling, then moved into place at once: never half-written
@@ -106,7 +110,8 @@ def prune_cmd(
         raise
     named = lambda r: "your scores" if r.report["metric"] == "scores" else f"{r.report['metric']} scores"
     removed = lambda r: f" after {r.report['duplicates_removed']} near-duplicates" if "duplicates_removed" in r.report else ""
-    lines = [
+    lines = [f"left out {len(skipped)} files that are not images (e.g. {skipped[0]})"] if skipped else []
+    lines += [
         f"{named(r)} of {r.report['n']} examples; keep {policy} f = {r.report['keep_fraction']:g}{removed(r)}: "
         f"{r.report['kept']} kept" for r in results
     ] + [f"wrote {out}/ (scores.npy, kept.npy, kept.csv, report.md, report.json)"]
@@ -133,7 +138,9 @@ def markdown(report, names, data):
         "",
         f"Kept **{report['kept']} of {report['n']}** examples (f = {report['keep_fraction']:g}) by policy "
         f"**{p['name']}** ({settings}), scored by **{report['metric']}** (higher = harder)."
-        + (f" {report['duplicates_removed']} near-duplicates were removed first." if "duplicates_removed" in report else ""),
+        + (f" {report['duplicates_removed']} near-duplicates were removed first." if "duplicates_removed" in report else "")
+        + (f" {report['skipped_files']} files in the folder are not images and were left out (for example "
+           f"{', '.join(report['skipped_examples'][:3])})." if report.get("skipped_files") else ""),
         "",
         f"Time: scoring {report['seconds']['scoring']:.1f} s, selection {report['seconds']['selection']:.3f} s. "
         f"Cost of selection: {report['cost']['seconds']:.1f} s and {report['cost']['peak_memory_mib']:.0f} MiB of peak memory "

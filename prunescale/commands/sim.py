@@ -13,7 +13,7 @@ from prunescale.store import atomic_write, check_output_folder, save_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     help="Teacher-student simulations: prune a Gaussian pool, train the max-margin student, compare with theory.",
     no_args_is_help=True,
 )

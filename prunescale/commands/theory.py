@@ -11,7 +11,7 @@ from prunescale.theory import asymptotics, error, frontier
 
 from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     help="Replica theory of data pruning: errors, the Pareto frontier and the best keep fraction.",
     no_args_is_help=True,
 )

@@ -12,7 +12,7 @@ from prunescale.store import check_output_file, check_output_folder, save_json, 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, json_object, words
 from .largescale import is_scale_table, predict_cmd, scale_verdict
 
-app = typer.Typer(
+app = typer.Typer(rich_markup_mode=None, 
     help="Real networks on CIFAR-10: train a ResNet on a (pruned) subset, and score examples by pruning metrics.",
     no_args_is_help=True,
 )

@@ -60,9 +60,11 @@ def test_an_npz_gives_scores_a_kept_set_of_exact_size_and_a_report(npz, tmp_path
 
 def test_an_image_folder_and_several_fractions_share_one_scoring(folder, tmp_path, capsys):
     out = tmp_path / "pruned"
+    (folder / "readme.txt").write_text("not an image")  # a stray file is left out, and said so
     main(["prune", "--data", str(folder), "--keep-fraction", "0.5,0.2", "--policy", "mixed", "--options", TOY,
           "--out", str(out), "--cache", str(tmp_path / "cache")])
-    capsys.readouterr()
+    assert "left out 1 files that are not images" in capsys.readouterr().out
+    assert "1 files in the folder are not images" in (out / "keep-0.5" / "report.md").read_text()
     assert np.load(out / "keep-0.5" / "kept.npy").size == 15 and np.load(out / "keep-0.2" / "kept.npy").size == 6
     report = json.loads((out / "keep-0.5" / "report.json").read_text())
     assert report["class_names"] == ["class_0", "class_1", "class_2"] and report["policy"]["hard_share"] == 0.5

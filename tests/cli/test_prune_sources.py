@@ -92,3 +92,30 @@ def test_bad_input_gets_one_line_naming_the_file_and_writes_nothing(files, case,
     err = capsys.readouterr().err.strip()
     assert exit_.value.code == 2 and len(err.splitlines()) == 1 and re.search(message, err), err
     assert not out.exists() and not list(files.glob(".out.*"))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--policy", "ccs", "--beta", "1.0"], r"beta must lie in \[0, 1\), got 1"),
+    (["--policy", "mixed", "--hard-share", "2"], r"hard_share must lie in \[0, 1\], got 2"),
+    (["--seed", "-1"], "--seed"),
+    (["--cache", "scores.npy"], "--cache .*scores.npy is a file, not a folder"),
+    (["--keep-fraction", "0.5,,0.3"], "--keep-fraction has an empty item"),
+])
+def test_every_setting_is_checked_before_the_work_and_named_in_user_terms(files, extra, message, capsys):
+    import re
+
+    extra = [str(files / a) if a.endswith(".npy") else a for a in extra]
+    fraction = [] if "--keep-fraction" in extra else ["--keep-fraction", "0.5"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["prune", "--scores", str(files / "scores.npy"), *fraction, "--out", str(files / "out"), *extra])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and re.search(message, err), err
+    assert not (files / "out").exists()
+
+
+def test_a_metric_option_out_of_range_is_refused_before_any_training(tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", x=np.zeros((20, 16, 16, 3), np.uint8), y=np.arange(20) % 2)
+    with pytest.raises(SystemExit):
+        main(["prune", "--data", str(tmp_path / "d.npz"), "--keep-fraction", "0.5", "--options", '{"inits": 0}',
+              "--out", str(tmp_path / "out")])
+    assert "option inits must be an integer >= 1, got 0" in capsys.readouterr().err

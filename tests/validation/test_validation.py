@@ -356,8 +356,26 @@ def test_a_damaged_data_file_is_a_one_line_value_error_that_never_advises_pickle
     assert "pickle" not in str(exc.value)
 
 
-def test_scores_that_are_not_finite_are_an_error_and_never_cached(toy, tmp_path):
+def test_scores_that_are_not_finite_are_an_error_and_never_cached(toy, tmp_path, monkeypatch):
+    from prunescale.validation import metrics
+
     x, y = toy
+    broken = metrics.Metric(lambda x, *, seed, progress: (np.full(len(x), np.nan), None), {}, labels=False)
+    monkeypatch.setitem(metrics.METRICS, "random", broken)
     with pytest.raises(ValueError, match="non-finite scores"):
-        validation.score("el2n", x[:20], y[:20], cache_dir=tmp_path, inits=0, epochs=1.0, config="toy")
+        validation.score("random", x[:20], cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*"))
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(inits=0), "option inits must be an integer >= 1, got 0"),
+    (dict(inits=-1), "option inits must be an integer >= 1, got -1"),
+    (dict(epochs=0.0), "option epochs must be a positive number, got 0.0"),
+    (dict(steps=2.5), "option steps must be an integer >= 1"),
+    (dict(stop_after=1.5), r"option stop_after must lie in \(0, 1\], got 1.5"),
+])
+def test_metric_options_are_checked_before_any_training(toy, tmp_path, options, message):
+    x, y = toy
+    with pytest.raises(ValueError, match=message):
+        validation.score("el2n", x[:20], y[:20], cache_dir=tmp_path, config="toy", **options)
     assert not list(tmp_path.glob("*"))

@@ -78,6 +78,27 @@ class Scores(NamedTuple):
     config: dict  # everything that determined the scores
 
 
+COUNTS = ("inits", "models", "clusters", "embed_dim", "batch_size", "chunk")  # integers >= 1
+AMOUNTS = ("epochs", "lr", "temperature")  # numbers > 0
+SHARES = {"stop_after": "(0, 1]", "subset_fraction": "(0, 1)"}
+
+
+def check_option_values(options: dict):
+    """Every metric option in its valid range, in user terms, before any training; a one-line error naming it."""
+    for name, value in options.items():
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if name in COUNTS and not (number and float(value).is_integer() and value >= 1):
+            raise ValueError(f"option {name} must be an integer >= 1, got {value!r}")
+        if name in AMOUNTS and not (number and np.isfinite(value) and value > 0):
+            raise ValueError(f"option {name} must be a positive number, got {value!r}")
+        if name == "steps" and value is not None and not (number and float(value).is_integer() and value >= 1):
+            raise ValueError(f"option steps must be an integer >= 1 (or null for the epochs rule), got {value!r}")
+        if name in SHARES:
+            ok = number and 0 < value <= 1 if SHARES[name].endswith("]") else number and 0 < value < 1
+            if not ok:
+                raise ValueError(f"option {name} must lie in {SHARES[name]}, got {value!r}")
+
+
 def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
     """The full configuration that determines a metric's scores (what the cache stores and is keyed by)."""
     checks.one_of("metric", metric, tuple(METRICS))
@@ -85,6 +106,7 @@ def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
     if unknown:
         raise ValueError(f"unknown options for {metric}: {sorted(unknown)}; valid: {sorted(OPTIONS[metric])}")
     opts = {**DEFAULTS[metric], **options}
+    check_option_values(opts)
     cfg = {"metric": metric, "options": opts, "seed": int(seed)}
     if "config" in opts:
         cfg["model"] = dataclasses.asdict(get_config(opts["config"]))

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from prunescale import theory
 from prunescale.figures import DATA
-from prunescale.store import atomic_write, check_output_folder
+from prunescale.store import atomic_write, claim_output_folder
 
 POOLS = (2.0, 5.0, 20.0, 100.0, 1000.0)
 THETAS = (0.0, 10.0, 30.0)
@@ -141,9 +141,8 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
     from tqdm.auto import tqdm
 
     started = time.time()
-    out = check_output_folder(out, "--out")
-    out.mkdir(parents=True, exist_ok=True)
     pools, thetas, N, seeds, sim_pools = SIZES["full" if full else "quick"]
+    out = claim_output_folder(out, dict(command="prunescale demo", settings=dict(full=full, sizes=list(SIZES["full" if full else "quick"]))))
 
     echo("1/4 theory: the best keep fraction for each pool and metric quality")
     with _step("1/4 (theory)"), tqdm(total=len(pools) * len(thetas), desc="theory", disable=not progress) as bar:

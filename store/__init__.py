@@ -5,6 +5,7 @@ them.  Public API::
 
     atomic_write(path, data), save_json(record, path), save_npz(path, **arrays), load_json(path)
     check_output_file(path), check_output_folder(path) -> fail before the work, not after it
+    claim_output_folder(path, owner) -> the one rule for output folders: never replace another's results
     jsonable(x)                  -> ``json.dumps`` default for numpy values and paths
     digest(obj, length=16)       -> one stable hex digest of arrays, bytes or JSON-able values
     KeyedStore(root, kind)       -> entries keyed by their full config, the config saved beside each
@@ -15,7 +16,16 @@ them.  Public API::
 from . import checks
 from .checks import POLICIES
 from .digest import digest
-from .files import atomic_write, check_output_file, check_output_folder, jsonable, load_json, save_json, save_npz
+from .files import (
+    atomic_write,
+    check_output_file,
+    check_output_folder,
+    claim_output_folder,
+    jsonable,
+    load_json,
+    save_json,
+    save_npz,
+)
 from .keyed import ConfigMismatch, CorruptEntry, KeyedStore
 
 __all__ = [
@@ -26,6 +36,7 @@ __all__ = [
     "atomic_write",
     "check_output_file",
     "check_output_folder",
+    "claim_output_folder",
     "checks",
     "digest",
     "jsonable",

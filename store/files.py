@@ -101,3 +101,42 @@ def _check_creatable(folder: Path, name):
         raise ValueError(f"{name} {folder}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ValueError(f"{name} {folder}: {existing} is not writable")
+
+
+OWNER_FILE = ".prunescale.json"  # in every output folder: which command wrote it, with which settings
+
+
+def claim_output_folder(path, owner: dict, name="--out", write=True):
+    """The one rule for output folders: ``path`` as a Path once it is this work's, else a one-line error, before
+    any work.
+
+    A new or empty folder is claimed (``OWNER_FILE`` records ``owner``: the command and every setting that shapes
+    its results; a folder holding that record alone counts as empty).  A folder claimed by the same command with the same settings is this work's own, to resume or
+    redo.  A folder claimed by other work, or holding files prunescale did not write, is refused, naming the
+    difference: a command never silently replaces results it did not make.  ``write=False`` checks alone (for a
+    command that builds its folder elsewhere and moves it into place, with :data:`OWNER_FILE` inside)."""
+    path = check_output_folder(path, name)
+    owner = json.loads(json.dumps(owner, default=jsonable))  # as it will read back
+    marker = path / OWNER_FILE
+    results = [p for p in path.iterdir() if p.name != OWNER_FILE] if path.is_dir() else []
+    if marker.is_file() and results:  # a marker alone guards nothing (work stopped before its first result)
+        held = load_json(marker)
+        if held != owner:
+            raise ValueError(f"{name} {path} holds the results of other work ({_difference(held, owner)}): "
+                             "choose another folder, or remove that one")
+        return path
+    if results:
+        found = sorted(p.name for p in results)
+        raise ValueError(f"{name} {path} holds files prunescale did not write there ({', '.join(found[:3])}"
+                         f"{', ...' if len(found) > 3 else ''}): choose a new or empty folder")
+    if write:
+        save_json(owner, marker)
+    return path
+
+
+def _difference(held, wanted):
+    if held.get("command") != wanted.get("command"):
+        return f"it was written by {held.get('command')!r}, this is {wanted.get('command')!r}"
+    a, b = held.get("settings", {}), wanted.get("settings", {})
+    keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    return ", ".join(f"{k} {a.get(k)!r} there, {b.get(k)!r} here" for k in keys[:3]) + (", ..." if len(keys) > 3 else "")

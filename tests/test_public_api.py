@@ -8,7 +8,7 @@ from prunescale import sim, store, theory, validation
 API = {
     store: [
         "POLICIES", "ConfigMismatch", "CorruptEntry", "KeyedStore", "atomic_write", "check_output_file",
-        "check_output_folder", "checks", "digest", "jsonable", "load_json", "save_json", "save_npz",
+        "check_output_folder", "claim_output_folder", "checks", "digest", "jsonable", "load_json", "save_json", "save_npz",
     ],
     sim: [
         "MaxMarginResult", "compare_with_theory", "draw", "draw_pruned", "kept_size", "max_margin",

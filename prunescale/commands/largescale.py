@@ -101,12 +101,13 @@ def is_scale_table(csv) -> bool:
 def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
     """``prunescale validate verdict --csv <the 50k test's table>``: its reading, printed, saved and drawn."""
     from prunescale.figures import largescale_figure as figure
-    from prunescale.store import check_output_folder
+    from prunescale.store import claim_output_folder
 
     if refresh_committed:
         record_path, figure_path = figure.RECORD, figure.FIGURE
     else:
-        folder = check_output_folder(out or Path("results/cifar10_50k"), "--out")
+        owner = dict(command="prunescale validate verdict", settings=dict(csv=str(csv)))
+        folder = claim_output_folder(out or Path("results/cifar10_50k"), owner)
         record_path, figure_path = folder / "verdicts.json", folder / "cifar10_50k.png"
     record = figure.compute(csv) | {"source": str(csv)}
     save_json(record, record_path)

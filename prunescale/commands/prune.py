@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from prunescale.store import atomic_write, check_output_folder, save_json
+from prunescale.store import atomic_write, check_output_folder, claim_output_folder, save_json
+from prunescale.store.files import OWNER_FILE
 from prunescale.store.files import normal_mode
 
 from ..options import JSON, emit, floats, json_object
@@ -56,9 +57,11 @@ def prune_cmd(
     if (dedup is not None or scheduler is not None) and source != "--embeddings":
         raise ValueError("--dedup and --scheduler go with --embeddings")
     fractions = floats(keep_fraction, "--keep-fraction")
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise ValueError(f"--out {out} already exists and is not an empty folder: choose a new one (nothing is overwritten)")
-    check_output_folder(out, "--out")
+    owner = dict(command="prunescale prune", settings=dict(
+        source=source, path=str(sources[source]), keep_fraction=fractions, metric=metric, policy=policy,
+        class_balanced=class_balanced, options=options, beta=beta, strata=strata, hard_share=hard_share, theta=theta,
+        seed=seed, labels=None if labels is None else str(labels), dedup=dedup))
+    claim_output_folder(out, owner, write=False)  # the finished folder is moved into place whole, its owner inside
     if cache is not None:
         check_output_folder(cache, "--cache")
     metric_options = json_object(options, "--options")
@@ -101,10 +104,15 @@ def prune_cmd(
             atomic_write(folder / "kept.csv", "index\n" + "".join(f"{i}\n" for i in r.kept))
             save_json(r.report | {"data": str(data), "class_names": names}, folder / "report.json")
             atomic_write(folder / "report.md", markdown(r.report, names, data))
+        save_json(owner, staging / OWNER_FILE)
         os.chmod(staging, normal_mode(directory=True))
-        if out.exists():
-            out.rmdir()  # an empty folder the user made: replaced by the finished one
-        os.replace(staging, out)
+        if out.exists():  # an empty folder, or this same work's earlier results: replaced by the finished one
+            old = out.with_name(f".{out.name}.old")
+            os.replace(out, old)
+            os.replace(staging, out)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from prunescale.store import atomic_write, check_output_folder, save_json
+from prunescale.store import atomic_write, check_output_folder, claim_output_folder, save_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
@@ -84,14 +84,16 @@ def grid_cmd(
     """A grid (all combinations) with theory comparison, written to OUT; a stopped grid resumes."""
     from prunescale.sim import compare_with_theory, simulate
 
-    check_output_folder(out, "--out")
+    grid = dict(N=ints(N, "--N"), alpha_tot=floats(alpha_tot, "--alpha-tot"), keep_fraction=floats(keep_fraction, "--keep-fraction"),
+                theta=floats(theta, "--theta"), policy=words(policy, "--policy"), seeds=seeds, solver=solver)
+    claim_output_folder(out, dict(command="prunescale sim grid", settings=grid))
     started = time.time()
     res = simulate(
-        ints(N, "--N"),
-        floats(alpha_tot, "--alpha-tot"),
-        floats(keep_fraction, "--keep-fraction"),
-        floats(theta, "--theta"),
-        words(policy, "--policy"),
+        grid["N"],
+        grid["alpha_tot"],
+        grid["keep_fraction"],
+        grid["theta"],
+        grid["policy"],
         seeds,
         solver=solver,
         cache_dir=out / "cache",

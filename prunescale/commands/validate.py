@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from prunescale.store import check_output_file, check_output_folder, save_json, save_npz
+from prunescale.store import check_output_file, check_output_folder, claim_output_folder, save_json, save_npz
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, json_object, words
 from .largescale import is_scale_table, predict_cmd, scale_verdict
@@ -344,7 +344,8 @@ def verdict_cmd(
     if refresh_committed:
         record_path, figure_path = fair_figure.RECORD, fair_figure.FIGURE
     else:
-        folder = check_output_folder(out or FAIR_RESULTS, "--out")
+        owner = dict(command="prunescale validate verdict", settings=dict(csv=str(csv or "the fair test's committed table")))
+        folder = claim_output_folder(out or FAIR_RESULTS, owner)
         record_path, figure_path = folder / "verdicts.json", folder / "cifar10_fair.png"
     csv = csv or fair_figure.RUNS
     record = fair_figure.compute(csv)

@@ -114,7 +114,7 @@ def test_an_existing_result_is_never_overwritten(npz, tmp_path, capsys):
     (out / "mine.txt").write_text("keep me")
     with pytest.raises(SystemExit):
         main(["prune", "--data", str(npz), "--keep-fraction", "0.5", "--out", str(out)])
-    assert "already exists" in capsys.readouterr().err and (out / "mine.txt").read_text() == "keep me"
+    assert "holds files prunescale did not write there (mine.txt)" in capsys.readouterr().err and (out / "mine.txt").read_text() == "keep me"
 
 
 def test_the_python_api_mirrors_the_command():

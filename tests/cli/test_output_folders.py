@@ -1,0 +1,61 @@
+"""One rule for output folders, in every command that writes one: a new or empty folder is claimed, the same work
+may resume or redo in its own folder, and a folder holding other work's results (or files prunescale did not
+write) is refused before any work, with the difference named."""
+
+import json
+
+import numpy as np
+import pytest
+
+from prunescale.cli import main
+from prunescale.store import claim_output_folder
+from prunescale.store.files import OWNER_FILE
+
+
+def test_the_rule_claims_resumes_and_refuses(tmp_path):
+    owner = dict(command="c", settings=dict(a=1))
+    folder = claim_output_folder(tmp_path / "out", owner)
+    (folder / "result.csv").write_text("x\n")
+    assert claim_output_folder(folder, owner) == folder  # the same work: resume
+    with pytest.raises(ValueError, match=r"holds the results of other work \(a 1 there, 2 here\)"):
+        claim_output_folder(folder, dict(command="c", settings=dict(a=2)))
+    with pytest.raises(ValueError, match="it was written by 'c', this is 'd'"):
+        claim_output_folder(folder, dict(command="d", settings=dict(a=1)))
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a user's file")
+    with pytest.raises(ValueError, match=r"holds files prunescale did not write there \(notes.txt\)"):
+        claim_output_folder(tmp_path / "mine", owner)
+    (tmp_path / "stopped").mkdir()  # work refused or stopped before its first result leaves the record alone
+    (tmp_path / "stopped" / OWNER_FILE).write_text(json.dumps(dict(command="d", settings={})))
+    assert claim_output_folder(tmp_path / "stopped", owner)
+
+
+def commands(tmp_path):
+    """Every command that writes a folder, twice: the same work, then other work into the same folder."""
+    np.save(tmp_path / "s.npy", np.arange(20.0))
+    grid = ["sim", "grid", "--N", "20", "--alpha-tot", "2", "--keep-fraction", "0.5,1", "--policy", "hard", "--seeds", "2"]
+    prune = ["prune", "--scores", str(tmp_path / "s.npy"), "--keep-fraction"]
+    return {
+        "sim grid": (grid + ["--theta", "0"], grid + ["--theta", "10"]),
+        "prune": (prune + ["0.5"], prune + ["0.3"]),
+        "validate verdict": (["validate", "verdict"], ["validate", "verdict", "--csv", "other.csv"]),
+        "demo": (["demo"], ["demo", "--full"]),
+    }
+
+
+@pytest.mark.parametrize("command", ["sim grid", "prune", "validate verdict", "demo"])
+def test_every_writing_command_resumes_its_own_folder_and_refuses_another_works(command, tmp_path, monkeypatch, capsys):
+    from prunescale import demo
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(demo.SIZES, "quick", demo.Sizes(pools=(2.0,), thetas=(0.0,), N=30, seeds=2, sim_pools=(2.0,)))
+    same, other = commands(tmp_path)[command]
+    out = ["--out", str(tmp_path / "out")]
+    main(same + out)
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    main(same + out)  # the same work again: fine
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(other + out)
+    assert exit_.value.code == 2 and "holds the results of other work" in capsys.readouterr().err
+    assert {p.name for p in (tmp_path / "out").iterdir()} == written  # nothing replaced

@@ -288,7 +288,7 @@ def test_a_changed_training_hyperparameter_is_never_served_stale_scores(toy, tmp
     second = validation.score("el2n", x[:60], y[:60], cache_dir=tmp_path, **opts)
     assert second.config["model"]["lr"] == 0.05 and second.config != first.config
     assert not np.array_equal(first.scores, second.scores)  # trained afresh under the new config
-    assert len(list(tmp_path.glob("el2n-*.json"))) == 2
+    assert len([p for p in tmp_path.glob("el2n-*.json") if "-unit-" not in p.name]) == 2
 
 
 def test_the_prototypes_network_is_in_the_score_key():
@@ -379,3 +379,47 @@ def test_metric_options_are_checked_before_any_training(toy, tmp_path, options, 
     with pytest.raises(ValueError, match=message):
         validation.score("el2n", x[:20], y[:20], cache_dir=tmp_path, config="toy", **options)
     assert not list(tmp_path.glob("*"))
+
+
+def test_a_scoring_killed_after_its_first_init_resumes_from_it(tmp_path, monkeypatch):
+    """kill -9 after the first of two inits: the rerun trains only the second, and gives the scores an unbroken
+    scoring gives."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (48, 16, 16, 3), dtype=np.uint8), np.arange(48) % 3
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    options = dict(inits=2, epochs=2.0, config={"preset": "toy", "num_classes": 3})
+    script = (
+        "import numpy as np, time\n"
+        "from prunescale.validation import score\n"
+        "from prunescale.validation.metrics import el2n\n"
+        "first = el2n.train\n"
+        "def slow(*a, **k):\n"  # the second init waits, so the kill lands after the first unit is stored
+        "    slow.calls = getattr(slow, 'calls', 0) + 1\n"
+        "    if slow.calls == 2: time.sleep(60)\n"
+        "    return first(*a, **k)\n"
+        "el2n.train = slow\n"
+        f"d = np.load({str(tmp_path / 'd.npz')!r})\n"
+        f"score('el2n', d['x'], d['y'], cache_dir={str(tmp_path / 'cache')!r}, **{options!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / "cache").glob("el2n-unit-*.npz")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(list((tmp_path / "cache").glob("el2n-unit-*.npz"))) == 1
+
+    from prunescale.validation.metrics import el2n
+
+    calls = []
+    real = el2n.train
+    monkeypatch.setattr(el2n, "train", lambda *a, **k: calls.append(k["seed"]) or real(*a, **k))
+    resumed = validation.score("el2n", x, y, cache_dir=tmp_path / "cache", **options)
+    assert calls == [1]  # only the second init trained again
+    assert np.allclose(resumed.scores, validation.score("el2n", x, y, **options).scores)

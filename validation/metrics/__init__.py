@@ -49,13 +49,14 @@ class Metric(NamedTuple):
     labels: bool = True  # needs y
     test_set: bool = False  # needs x_test, y_test
     optional: tuple = ()  # options without a default: they enter the config (and every key) only when given
+    units: bool = False  # made of independent units (inits), each cached as it finishes: a stopped scoring resumes
 
 
 METRICS = {
     # steps=None: train `epochs` passes; steps=S: a run of S steps, read at stop_after of it (the fair protocol)
     # init_seeds: the scoring networks' seeds, named so that replicates can be shown not to share any
-    "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0), optional=("init_seeds",)),
-    "grand": Metric(grand.grand, dict(inits=2, epochs=1.0, config="sweep", chunk=64, steps=None, stop_after=1.0)),
+    "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0), optional=("init_seeds",), units=True),
+    "grand": Metric(grand.grand, dict(inits=2, epochs=1.0, config="sweep", chunk=64, steps=None, stop_after=1.0), units=True),
     # steps=S: counted over an S-step run, the fair test's converged run itself (docs/validation.md)
     "forgetting": Metric(forgetting.forgetting, dict(epochs=6.0, config="sweep", steps=None)),
     "memorization": Metric(memorization.memorization, dict(models=8, subset_fraction=0.7, config="sweep")),
@@ -121,6 +122,22 @@ def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
     return cfg
 
 
+def _unit_cache(store, cfg):
+    """``unit(k, compute)``: unit k's scores from ``store`` (keyed by the scoring's config and k), or computed and
+    stored as soon as they are, so a killed scoring resumes after its last finished unit."""
+
+    def unit(k, compute):
+        key = cfg | {"unit": int(k)}
+        hit = store.load(key)
+        if hit is not None:
+            return hit.arrays["scores"]
+        scores = np.asarray(compute(), float)
+        store.save(key, arrays={"scores": scores})
+        return scores
+
+    return unit
+
+
 def score(metric, x, y=None, *, seed=0, cache_dir=None, progress=False, x_test=None, y_test=None, **options) -> Scores:
     """Score every example of ``(x, y)`` by ``metric`` (higher = harder).
 
@@ -163,6 +180,8 @@ def score(metric, x, y=None, *, seed=0, cache_dir=None, progress=False, x_test=N
         return Scores(hit.arrays["scores"], hit.arrays.get("stderr"), cfg)
     args = (x, y) if entry.labels else (x,)
     extra = dict(x_test=np.asarray(x_test, np.uint8), y_test=np.asarray(y_test)) if entry.test_set else {}
+    if entry.units and cache_dir is not None:
+        extra["unit"] = _unit_cache(KeyedStore(cache_dir, prefix=f"{metric}-unit"), cfg)
     s, se = entry.function(*args, seed=seed, progress=progress, **extra, **cfg["options"])
     result = Scores(np.asarray(s, float), None if se is None else np.asarray(se, float), cfg)
     if not np.all(np.isfinite(result.scores)):

@@ -32,7 +32,12 @@ def scoring_seeds(inits, seed=0, init_seeds=None):
     return seeds
 
 
-def el2n(x, y, *, inits, epochs, config, steps=None, stop_after=1.0, seed=0, init_seeds=None, progress=False):
-    seeds = scoring_seeds(inits, seed, init_seeds)
-    runs = (train(x, y, config, seed=seeds[k], **schedule(epochs, steps, stop_after)) for k in _range(inits, progress, "el2n inits"))
-    return np.mean([el2n_from_probs(_softmax(predict(r, x)), y) for r in runs], axis=0), None
+def el2n(x, y, *, inits, epochs, config, steps=None, stop_after=1.0, seed=0, init_seeds=None, progress=False, unit=None):
+    """``unit(k, compute)`` returns init k's scores, from a cache where it holds them (``score`` passes one)."""
+    seeds, unit = scoring_seeds(inits, seed, init_seeds), unit or (lambda k, compute: compute())
+
+    def one(k):
+        net = train(x, y, config, seed=seeds[k], progress=progress, **schedule(epochs, steps, stop_after))
+        return el2n_from_probs(_softmax(predict(net, x)), y)
+
+    return np.mean([unit(k, lambda k=k: one(k)) for k in _range(inits, progress, "el2n inits")], axis=0), None

@@ -25,14 +25,15 @@ def _grad_norms(params, batch_stats, x_uint8, labels, *, cfg):
     return jnp.sqrt(sum(jax.tree_util.tree_leaves(squares)))
 
 
-def grand(x, y, *, inits, epochs, config, chunk, steps=None, stop_after=1.0, seed=0, progress=False):
-    y = np.asarray(y, np.int32)
-    out = []
-    for k in _range(inits, progress, "grand inits"):
-        r = train(x, y, config, seed=seed + k, **schedule(epochs, steps, stop_after))
+def grand(x, y, *, inits, epochs, config, chunk, steps=None, stop_after=1.0, seed=0, progress=False, unit=None):
+    y, unit = np.asarray(y, np.int32), unit or (lambda k, compute: compute())
+
+    def one(k):
+        r = train(x, y, config, seed=seed + k, progress=progress, **schedule(epochs, steps, stop_after))
         norms = [
             np.asarray(_grad_norms(r.params, r.batch_stats, x[i : i + chunk], y[i : i + chunk], cfg=r.config))
             for i in range(0, len(y), chunk)
         ]
-        out.append(np.concatenate(norms))
-    return np.mean(out, axis=0), None
+        return np.concatenate(norms)
+
+    return np.mean([unit(k, lambda k=k: one(k)) for k in _range(inits, progress, "grand inits")], axis=0), None

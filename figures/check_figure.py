@@ -14,12 +14,10 @@ from . import save_png_and_pdf
 
 def draw(rows, out):
     """Simulated error (mean +- standard error) against the theory's, at the optimal choice and keeping all."""
-    import matplotlib
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4.2), constrained_layout=True)
+    fig = Figure(figsize=(5, 4.2), constrained_layout=True)
+    ax = fig.subplots()
     for key, sim, se, label, marker in (
         ("theory", "sim_mean", "sim_se", "at the optimal keep fraction", "o"),
         ("theory_full", "sim_full", "sim_full_se", "keeping the whole pool", "s"),
@@ -34,5 +32,4 @@ def draw(rows, out):
     ax.set_title(f"This demo's simulations: N = {n}, {seeds} seeds per point", fontsize=9)
     ax.legend(frameon=False, fontsize=8)
     save_png_and_pdf(fig, out, dpi=140)
-    plt.close(fig)
     return Path(out)

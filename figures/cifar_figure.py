@@ -207,10 +207,7 @@ def compute(csv=RUNS, fits=FITS, calibration=CALIBRATION):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
 
     from prunescale.validation.analysis import curves
 
@@ -219,7 +216,8 @@ def draw(record, out):
     if not table:
         raise ValueError(f"{record['source']} holds no pruned runs yet (keep_fraction < 1): nothing to draw")
     pools = sorted({k[0] for k in table})
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6), constrained_layout=True)
+    fig = Figure(figsize=(16, 4.6), constrained_layout=True)
+    axes = fig.subplots(1, 3)
     _scaling_panel(axes[0], table, pools[-1], record["fits"])
     _crossover_panel(axes[1], table, pools)
     _theory_panel(axes[2], table, record["calibration"])
@@ -231,5 +229,4 @@ def draw(record, out):
         fontsize=9,
     )
     save_png_and_pdf(fig, out, dpi=150)
-    plt.close(fig)
     return Path(out)

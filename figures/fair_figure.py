@@ -145,12 +145,10 @@ def _sign_panel(ax, record):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
-    import matplotlib
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
+    fig = Figure(figsize=(16, 4.8), constrained_layout=True)
+    axes = fig.subplots(1, 3)
     _loss_panel(axes[0], record)
     _curves_panel(axes[1], record)
     _sign_panel(axes[2], record)
@@ -160,5 +158,4 @@ def draw(record, out):
         fontsize=9,
     )
     save_png_and_pdf(fig, out, dpi=150)
-    plt.close(fig)
     return Path(out)

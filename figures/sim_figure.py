@@ -78,14 +78,14 @@ def compute(quick=False, progress=True):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
-    import matplotlib
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 5, figsize=(19, 4.0), constrained_layout=True)
+    fig = Figure(figsize=(12, 7.6), constrained_layout=True)
+    axes = fig.subplots(2, 3).ravel()  # four theory panels and the finite-size trend, in a grid; the last cell is empty
+    axes[5].set_visible(False)
     grid = np.geomspace(0.8, 7.0, 60)
-    colors = plt.cm.viridis(np.linspace(0, 0.85, len(FRACTIONS)))
+    colors = colormaps["viridis"](np.linspace(0, 0.85, len(FRACTIONS)))
     for ax, (theta, policy) in zip(axes, PANELS):
         rows = record["panels"][f"{theta}-{policy}"]
         for color, f in zip(colors, FRACTIONS):
@@ -101,6 +101,8 @@ def draw(record, out):
     gap = np.abs(np.array(t["sim_mean"]) - t["theory"])
     ax.errorbar(t["N"], gap, yerr=t["sim_se"], fmt="o-", color="crimson", capsize=2)
     ax.set(xscale="log", yscale="log", xlabel="N (input dimension)", ylabel="|simulation - theory|")
+    ax.set_xticks(t["N"], [f"{n:g}" for n in t["N"]])  # the sizes simulated, not log-axis minor labels that collide
+    ax.minorticks_off()
     ax.set_title(
         rf"finite size: $\alpha_{{tot}}$={t['alpha_tot']:g}, f={t['keep_fraction']:g}, keep {t['policy']}", fontsize=8
     )
@@ -109,5 +111,4 @@ def draw(record, out):
         fontsize=10,
     )
     save_png_and_pdf(fig, out, dpi=160)
-    plt.close(fig)
     return Path(out)

@@ -101,15 +101,14 @@ def compute(quick=False, progress=True):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
     from matplotlib.colors import TwoSlopeNorm
 
-    fig, axes = plt.subplots(2, 3, figsize=(14, 8.2), constrained_layout=True)
+    fig = Figure(figsize=(14, 8.2), constrained_layout=True)
+    axes = fig.subplots(2, 3)
     a = np.array(record["alpha_prune"])
-    colors = plt.cm.viridis(np.linspace(0, 0.9, len(FRACTIONS)))
+    colors = colormaps["viridis"](np.linspace(0, 0.9, len(FRACTIONS)))
 
     ax = axes[0, 0]
     for color, f in zip(colors, FRACTIONS):
@@ -127,7 +126,7 @@ def draw(record, out):
     ax = axes[0, 1]
     fp = record["fixed_pool"]
     keep = np.array(fp["keep_fraction"])
-    pcolors = plt.cm.cividis(np.linspace(0, 0.9, len(POOLS)))
+    pcolors = colormaps["cividis"](np.linspace(0, 0.9, len(POOLS)))
     for color, p in zip(pcolors, POOLS):
         ax.loglog(keep, fp["hard"][str(p)], color=color, lw=1.4, label=rf"$\alpha_{{tot}}$ = {p:g}")
         ax.loglog(keep, fp["easy"][str(p)], color=color, lw=1.2, ls="--")
@@ -146,7 +145,7 @@ def draw(record, out):
     fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard): blue, keep hard wins")
 
     ax = axes[1, 0]
-    tcolors = plt.cm.plasma(np.linspace(0, 0.8, len(THETAS)))
+    tcolors = colormaps["plasma"](np.linspace(0, 0.8, len(THETAS)))
     ax.loglog(a, record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
     for color, th in zip(tcolors, THETAS):
         fr = record["frontier"][str(th)]
@@ -194,5 +193,4 @@ def draw(record, out):
 
     fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)
     save_png_and_pdf(fig, out, dpi=200)
-    plt.close(fig)
     return Path(out)

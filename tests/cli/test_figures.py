@@ -76,3 +76,22 @@ def test_quick_previews_never_replace_the_committed_record():
 
     with pytest.raises(SystemExit):
         main(["sim", "figure", "--recompute", "--quick", "--refresh-committed"])
+
+
+def test_drawing_a_figure_touches_no_global_matplotlib_state(tmp_path):
+    """Figures build a matplotlib Figure of their own: no pyplot, no backend switch (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, matplotlib\n"
+        "from prunescale.figures import STYLE\n"
+        "before = {k: matplotlib.rcParams[k] for k in STYLE}\n"  # reading 'backend' would itself import pyplot
+        "from prunescale.figures import load_record, sim_figure, theory_figure\n"
+        f"sim_figure.draw(load_record(sim_figure.DATA), {str(tmp_path / 's.png')!r})\n"
+        f"theory_figure.draw(load_record(theory_figure.DATA), {str(tmp_path / 't.png')!r})\n"
+        "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+        "assert {k: matplotlib.rcParams[k] for k in STYLE} == before, 'the house style leaked'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    assert (tmp_path / "s.png").exists() and (tmp_path / "t.png").exists()

@@ -58,6 +58,18 @@ def save_figure(fig, path, **savefig_kwargs):
     atomic_write(path, buffer.getvalue())
 
 
+def draw_panels(record, out, panels, *, figsize, title, dpi=150):
+    """One row of panels, ``panel(ax, record)`` each, in a Figure of its own (no pyplot, no global state), titled and
+    saved as ``out`` (PNG) and a PDF beside it; returns ``out``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, constrained_layout=True)
+    for ax, panel in zip(fig.subplots(1, len(panels)), panels):
+        panel(ax, record)
+    fig.suptitle(title, fontsize=9)
+    return save_png_and_pdf(fig, out, dpi=dpi)
+
+
 def save_png_and_pdf(fig, out, dpi):
     """``out`` (PNG) and a PDF beside it; returns ``out``."""
     out = Path(out)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import DATA, FOLDER, POLICY_COLORS as COLORS, WINNER_MAP, house_style, save_png_and_pdf
+from . import DATA, FOLDER, POLICY_COLORS as COLORS, WINNER_MAP, draw_panels, house_style
 
 RUNS = DATA / "cifar10_fair" / "runs.csv"
 RECORD = DATA / "cifar10_fair_verdicts.json"
@@ -145,17 +145,9 @@ def _sign_panel(ax, record):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
-    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
-
-    fig = Figure(figsize=(16, 4.8), constrained_layout=True)
-    axes = fig.subplots(1, 3)
-    _loss_panel(axes[0], record)
-    _curves_panel(axes[1], record)
-    _sign_panel(axes[2], record)
-    fig.suptitle(
+    title = (
         f"The fair CIFAR-10 test: every run {', '.join(map(str, record['steps']))} optimiser steps, paired seeds, "
-        f"device {', '.join(record['devices'])}, {record['verdicts']['runs']} runs ({record['source']})",
-        fontsize=9,
+        f"device {', '.join(record['devices'])}, {record['verdicts']['runs']} runs ({record['source']})"
     )
-    save_png_and_pdf(fig, out, dpi=150)
+    draw_panels(record, out, [_loss_panel, _curves_panel, _sign_panel], figsize=(16, 4.8), title=title)
     return Path(out)

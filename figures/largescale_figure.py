@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import DATA, FOLDER, POLICY_COLORS, house_style, save_png_and_pdf
+from . import DATA, FOLDER, POLICY_COLORS, draw_panels, house_style
 
 RUNS = DATA / "cifar10_50k" / "runs.csv"
 PREDICTIONS = DATA / "cifar10_50k" / "predictions.json"
@@ -118,12 +118,5 @@ def _curves_panel(ax, record):
 @house_style
 def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; touches no global state."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(11, 4.6), constrained_layout=True)
-    axes = fig.subplots(1, 2)
-    _differences_panel(axes[0], record)
-    _curves_panel(axes[1], record)
-    fig.suptitle(f"The 50k test: {record['runs']} of 36 runs, seeds 3-5, independent EL2N scoring per seed", fontsize=9)
-    save_png_and_pdf(fig, out, dpi=150)
-    return Path(out)
+    title = f"The 50k test: {record['runs']} of 36 runs, seeds 3-5, independent EL2N scoring per seed"
+    return draw_panels(record, out, [_differences_panel, _curves_panel], figsize=(11, 4.6), title=title)

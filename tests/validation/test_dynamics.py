@@ -96,10 +96,10 @@ def test_the_recorder_writes_what_prune_reads_and_equals_the_toolkits_own_el2n(t
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 255, (64, 16, 16, 3), dtype=np.uint8), np.arange(64) % 4
-    options = dict(inits=2, epochs=1.0, config={"preset": "toy", "num_classes": 4})
+    options = dict(inits=2, epochs=0.5, config={"preset": "toy", "num_classes": 4})
     recorder = dynamics.Recorder(tmp_path / "dyn", labels=y, epochs=1, num_classes=4, runs=2, dtype=np.float32)
     for run, seed in enumerate(scoring_seeds(2, seed=0)):
-        net = train(x, y, options["config"], seed=seed, **schedule(1.0, None, 1.0))
+        net = train(x, y, options["config"], seed=seed, **schedule(0.5, None, 1.0))
         recorder.run = run
         for start in range(0, 64, 16):  # batch by batch, as a training loop would
             recorder.record(np.arange(start, start + 16), predict(net, x[start : start + 16]))

@@ -215,12 +215,14 @@ def test_the_warped_calibration_recovers_a_planted_angle_and_fits_every_curve():
     assert cal["chi2"] / (cal["pruned_points"] - 1) < 5
 
 
+@pytest.mark.slow  # about 20 s: three calibrations
 def test_the_held_out_pool_is_predicted_from_the_other_two():
     for check in largescale.held_out(theory_table(theta=30.0)):
         for point in check["points"]:
             assert point["predicted"] == pytest.approx(point["measured"], rel=0.02)
 
 
+@pytest.mark.slow  # about 12 s
 def test_predictions_give_each_planned_run_an_interval_and_each_comparison_a_sign():
     frame = theory_table(theta=30.0)
     jobs = [j for j in sweep.scale_plan() if j.steps == 3907]

@@ -381,6 +381,7 @@ def test_metric_options_are_checked_before_any_training(toy, tmp_path, options, 
     assert not list(tmp_path.glob("*"))
 
 
+@pytest.mark.slow  # about 16 s: a scoring in a subprocess, killed
 def test_a_scoring_killed_after_its_first_init_resumes_from_it(tmp_path, monkeypatch):
     """kill -9 after the first of two inits: the rerun trains only the second, and gives the scores an unbroken
     scoring gives."""

@@ -55,7 +55,10 @@ def test_the_committed_fits_are_reproduced_to_curve_fits_precision():
 @pytest.mark.cifar10
 def test_a_committed_cpu_job_reproduces_its_test_error_with_the_settings_it_ran_under(tmp_path):
     """Random f = 0.1, seed 0, of the 50k pool (149 steps): committed CPU runs predate the XLA setting of
-    validation/xla.py, so they reproduce under jaxlib's defaults (PRUNESCALE_DEFAULT_XLA=1)."""
+    validation/xla.py, so they reproduce under jaxlib's defaults (PRUNESCALE_DEFAULT_XLA=1).  Bit for bit only on
+    the CPU model that made them, which these older runs do not record; on another model a run moves by up to
+    about 0.4 pp (docs/validation.md, "How far runs drift between machines"; this one measured 0.1 pp on
+    2026-12-07), so the check allows 0.5 pp."""
     runs = pd.read_csv(RUNS)
     row = runs.query("policy == 'random' and keep_fraction == 0.1 and seed == 0 and pool_size == 50000").iloc[0]
     assert row.device == "cpu"
@@ -66,4 +69,4 @@ def test_a_committed_cpu_job_reproduces_its_test_error_with_the_settings_it_ran_
     )
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"PRUNESCALE_DEFAULT_XLA": "1"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    assert np.isclose(float(out.stdout.split()[-1]), row.test_error, rtol=0, atol=5e-5)  # the CSV keeps 6 digits
+    assert np.isclose(float(out.stdout.split()[-1]), row.test_error, rtol=0, atol=5e-3)

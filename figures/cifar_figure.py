@@ -13,7 +13,9 @@ Panels
   C  the calibrated theory, ``A * eps(n / d, f, theta, policy)`` with each curve's fitted theta,
      against the runs of the largest calibrated pool.
 
-Colour names the metric (grey: random pruning), line style the policy, in every panel.
+Colour names the metric (grey: random pruning), line style the policy, in every panel.  A fitted
+line that misses its points (chi-square beyond its 1% tail) is drawn faint, and its legend entry
+says so with its chi2/dof.
 """
 
 from __future__ import annotations
@@ -72,12 +74,21 @@ def _matching(path, frame):
     return record if record.get("runs") == len(frame) else None
 
 
+def _miss_note(chi2, points, parameters):
+    return f"; misses its points, chi2/dof {chi2 / (points - parameters):.0f}"
+
+
+def _line_weight(misses):
+    """A line that misses its points is drawn faint, and its legend entry says so."""
+    return dict(lw=0.8, alpha=0.45) if misses else dict(lw=1.2)
+
+
 def _label(metric, policy):
     return "random" if policy == "random" else f"{metric}, keep {policy}"
 
 
 def _scaling_panel(ax, table, pool, fits):
-    from prunescale.validation.fits import LAWS
+    from prunescale.validation.fits import LAWS, misses_its_points
 
     by_curve = {(c["pool_size"], c["metric"], c["policy"]): c for c in (fits or {}).get("curves", [])}
     for (p, metric, policy), s in sorted(table.items()):
@@ -89,18 +100,16 @@ def _scaling_panel(ax, table, pool, fits):
         )
         fit = by_curve.get((p, metric, policy), {})
         law = fit.get("best_aic")
+        note = ""
         if law:
+            best = fit["fits"][law]
+            misses = misses_its_points(best["chi2"], best["n_points"], LAWS[law][1])
+            note = f" ({LAW_NAMES[law]}{_miss_note(best['chi2'], best['n_points'], LAWS[law][1]) if misses else ''})"
             n = np.geomspace(s.n_train.min(), s.n_train.max(), 100)
-            ax.plot(n, LAWS[law][0](n, *fit["fits"][law]["params"].values()), color=color, lw=1.0, ls=STYLES[policy])
-        ax.plot(
-            [],
-            [],
-            color=color,
-            ls=STYLES[policy],
-            marker=MARKERS[policy],
-            ms=3,
-            label=_label(metric, policy) + (f" ({LAW_NAMES[law]})" if law else ""),
-        )
+            ax.plot(
+                n, LAWS[law][0](n, *best["params"].values()), color=color, ls=STYLES[policy], **_line_weight(misses)
+            )
+        ax.plot([], [], color=color, ls=STYLES[policy], marker=MARKERS[policy], ms=3, label=_label(metric, policy) + note)
     ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
     _readable_log_axes(ax)
     ax.set_title(
@@ -135,6 +144,7 @@ def _crossover_panel(ax, table, pools):
 
 def _theory_panel(ax, table, calibration):
     from prunescale import theory
+    from prunescale.validation.fits import misses_its_points
 
     pools = [p for p in (calibration or {}).get("pools", []) if p["metrics"]]
     if not pools:
@@ -151,13 +161,16 @@ def _theory_panel(ax, table, calibration):
     entry = max(pools, key=lambda p: p["pool_size"])
     pool, d, A = entry["pool_size"], calibration["scale"]["d"], calibration["scale"]["A"]
     f = np.geomspace(0.05, 1.0, 40)
+    scale = calibration["scale"]
+    misses = misses_its_points(scale["chi2"], scale["points"], 2)
     ax.plot(
         f * pool,
         A * theory.test_error(f * pool / d, 1.0),
         color="0.35",
         ls=":",
-        lw=1.2,
-        label=f"theory, random (d = {d:.3g}, A = {A:.2g})",
+        label=f"theory, random (d = {d:.3g}, A = {A:.2g})"
+        + (_miss_note(scale["chi2"], scale["points"], 2) if misses else ""),
+        **_line_weight(misses),
     )
     if (pool, "random", "random") in table:
         s = table[(pool, "random", "random")]
@@ -177,13 +190,15 @@ def _theory_panel(ax, table, calibration):
         )
         model = A * theory.solve(f * pool / d, f, m["theta"], m["policy"], strict=False).error
         lo, hi = m["theta_ci95"]
+        misses = misses_its_points(m["chi2"], m["points"], 1)
         ax.plot(
             f * pool,
             model,
             color=color,
             ls=STYLES[m["policy"]],
-            lw=1.2,
-            label=f"{m['metric']}, keep {m['policy']}: theta = {m['theta']:.0f} deg (95% CI {lo:.0f}-{hi:.0f})",
+            label=f"{m['metric']}, keep {m['policy']}: theta = {m['theta']:.0f} deg (95% CI {lo:.0f}-{hi:.0f})"
+            + (_miss_note(m["chi2"], m["points"], 1) if misses else ""),
+            **_line_weight(misses),
         )
     ax.set(xscale="log", yscale="log", xlabel="training examples kept", ylabel="test error")
     _readable_log_axes(ax)

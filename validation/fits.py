@@ -50,6 +50,20 @@ class Fit(NamedTuple):
         return LAWS[self.law][0](np.asarray(n, float), *self.params.values())
 
 
+def misses_its_points(chi2: float, points: int, parameters: int, significance: float = 0.01) -> bool:
+    """Whether a weighted least-squares fit misses its points beyond what the standard errors allow:
+    the chance of a chi-square this large, on ``points - parameters`` degrees of freedom, is below
+    ``significance``.  With no degree of freedom left nothing can be judged, so it says False.
+
+    >>> misses_its_points(9.0, points=7, parameters=3), misses_its_points(40.0, points=7, parameters=3)
+    (False, True)
+    """
+    from scipy.stats import chi2 as chi2_distribution
+
+    dof = int(points) - int(parameters)
+    return dof > 0 and float(chi2_distribution.sf(chi2, dof)) < significance
+
+
 def _starts(law, n, e):
     lo, hi = float(n.min()), float(n.max())
     span = float(e.max() - e.min()) + 1e-12

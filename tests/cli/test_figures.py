@@ -95,3 +95,26 @@ def test_drawing_a_figure_touches_no_global_matplotlib_state(tmp_path):
     )
     subprocess.run([sys.executable, "-c", script], check=True)
     assert (tmp_path / "s.png").exists() and (tmp_path / "t.png").exists()
+
+
+def test_cifar_fitted_lines_that_miss_their_points_say_so(tmp_path, monkeypatch):
+    from prunescale.figures import cifar_figure
+    from prunescale.validation.fits import misses_its_points
+
+    drawn = {}
+    monkeypatch.setattr(cifar_figure, "save_png_and_pdf", lambda fig, out, **_: drawn.setdefault("fig", fig))
+    record = cifar_figure.compute()
+    cifar_figure.draw(record, tmp_path / "c.png")
+    labels = [t.get_text() for ax in drawn["fig"].axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    flagged = [label for label in labels if "misses its points" in label]
+    calibration = record["calibration"]
+    largest = max((p for p in calibration["pools"] if p["metrics"]), key=lambda p: p["pool_size"])
+    expected = sum(misses_its_points(m["chi2"], m["points"], 1) for m in largest["metrics"])
+    assert expected > 0  # the committed calibration misses: the perceptron's curve shape does not fit a ResNet's
+    assert sum("theta =" in label for label in flagged) == expected
+    fits = [c for c in record["fits"]["curves"] if c["pool_size"] == largest["pool_size"]]
+    from prunescale.validation.fits import LAWS
+
+    best = [c["fits"][c["best_aic"]] for c in fits]
+    expected_laws = sum(misses_its_points(b["chi2"], b["n_points"], LAWS[c["best_aic"]][1]) for b, c in zip(best, fits))
+    assert sum("theta =" not in label and "theory, random" not in label for label in flagged) == expected_laws

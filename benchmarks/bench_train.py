@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from prunescale.validation import accuracy, get_config, load_cifar10, train, xla
-from prunescale.validation.train import init, train_step
+from prunescale.validation.trainer import init, train_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "validation"))  # the reference lives there
 

@@ -58,15 +58,17 @@ def save_figure(fig, path, **savefig_kwargs):
     atomic_write(path, buffer.getvalue())
 
 
-def draw_panels(record, out, panels, *, figsize, title, dpi=150):
-    """One row of panels, ``panel(ax, record)`` each, in a Figure of its own (no pyplot, no global state), titled and
-    saved as ``out`` (PNG) and a PDF beside it; returns ``out``."""
+def draw_panels(record, out, panels, *, figsize, title, dpi=150, rows=1, fontsize=9):
+    """Panels, ``panel(ax, record)`` each, in ``rows`` rows of a Figure of its own (no pyplot, no global state),
+    titled and saved as ``out`` (PNG) and a PDF beside it; returns ``out``."""
+    import numpy as np
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, constrained_layout=True)
-    for ax, panel in zip(fig.subplots(1, len(panels)), panels):
+    axes = np.atleast_1d(fig.subplots(rows, -(-len(panels) // rows))).ravel()
+    for ax, panel in zip(axes, panels):
         panel(ax, record)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title, fontsize=fontsize)
     return save_png_and_pdf(fig, out, dpi=dpi)
 
 

@@ -142,22 +142,18 @@ def _crossover_panel(ax, table, pools):
         ax.legend(frameon=False, fontsize=7)
 
 
+def _say_instead(ax, text):
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
 def _theory_panel(ax, table, calibration):
     from prunescale import theory
     from prunescale.validation.fits import misses_its_points
 
     pools = [p for p in (calibration or {}).get("pools", []) if p["metrics"]]
     if not pools:
-        ax.text(
-            0.5,
-            0.5,
-            "no calibration for this table:\nrun prunescale validate calibrate",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
-        ax.set_axis_off()
-        return
+        return _say_instead(ax, "no calibration for this table:\nrun prunescale validate calibrate")
     entry = max(pools, key=lambda p: p["pool_size"])
     pool, d, A = entry["pool_size"], calibration["scale"]["d"], calibration["scale"]["A"]
     f = np.geomspace(0.05, 1.0, 40)

@@ -28,7 +28,7 @@ import numpy as np
 from prunescale import theory
 
 from . import DATA as DATA_DIR, FOLDER, WINNER_MAP, house_style
-from . import save_png_and_pdf
+from . import draw_panels
 
 DATA = DATA_DIR / "theory_figure.json"
 FIGURE = FOLDER / "theory.png"
@@ -98,19 +98,11 @@ def compute(quick=False, progress=True):
     return out
 
 
-@house_style
-def draw(record, out):
-    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
+def _perfect_metric_panel(ax, record):
     from matplotlib import colormaps
-    from matplotlib.figure import Figure  # a Figure of its own: no pyplot, no backend switch, no global state
-    from matplotlib.colors import TwoSlopeNorm
 
-    fig = Figure(figsize=(14, 8.2), constrained_layout=True)
-    axes = fig.subplots(2, 3)
     a = np.array(record["alpha_prune"])
     colors = colormaps["viridis"](np.linspace(0, 0.9, len(FRACTIONS)))
-
-    ax = axes[0, 0]
     for color, f in zip(colors, FRACTIONS):
         ax.loglog(a, record["fixed_f"]["hard"][str(f)], color=color, lw=1.4, label=f"f = {f:g}")
         ax.loglog(a, record["fixed_f"]["easy"][str(f)], color=color, lw=1.2, ls="--")
@@ -123,17 +115,23 @@ def draw(record, out):
     ax.set_title("A. Perfect metric: keep hard (solid), easy (dashed)")
     ax.legend(fontsize=7, frameon=False, loc="lower left")
 
-    ax = axes[0, 1]
+
+def _fixed_pool_panel(ax, record):
+    from matplotlib import colormaps
+
     fp = record["fixed_pool"]
     keep = np.array(fp["keep_fraction"])
-    pcolors = colormaps["cividis"](np.linspace(0, 0.9, len(POOLS)))
-    for color, p in zip(pcolors, POOLS):
+    colors = colormaps["cividis"](np.linspace(0, 0.9, len(POOLS)))
+    for color, p in zip(colors, POOLS):
         ax.loglog(keep, fp["hard"][str(p)], color=color, lw=1.4, label=rf"$\alpha_{{tot}}$ = {p:g}")
         ax.loglog(keep, fp["easy"][str(p)], color=color, lw=1.2, ls="--")
     ax.set(xlabel="keep fraction f", ylabel="test error", title="B. Fixed pool: hard (solid), easy (dashed)")
     ax.legend(fontsize=7, frameon=False)
 
-    ax = axes[0, 2]
+
+def _crossover_panel(ax, record):
+    from matplotlib.colors import TwoSlopeNorm
+
     cr = record["crossover"]
     at, ff = np.array(cr["alpha_tot"]), np.array(cr["keep_fraction"])
     ratio = np.log10(np.array(cr["easy"]) / np.array(cr["hard"]))
@@ -142,28 +140,31 @@ def draw(record, out):
     ax.contour(at, ff[ff < 0.95], ratio[ff < 0.95], levels=[0.0], colors="k", linewidths=1.5)
     ax.set(xscale="log", yscale="log", xlabel=r"$\alpha_{tot}$ (pool per dimension)", ylabel="keep fraction f")
     ax.set_title("C. Crossover: keep hard wins (blue), keep easy (red)")
-    fig.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard): blue, keep hard wins")
+    ax.figure.colorbar(mesh, ax=ax, label=r"$\log_{10}$ (error easy / error hard): blue, keep hard wins")
 
-    ax = axes[1, 0]
-    tcolors = colormaps["plasma"](np.linspace(0, 0.8, len(THETAS)))
-    ax.loglog(a, record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
-    for color, th in zip(tcolors, THETAS):
+
+def _theta_colors():
+    from matplotlib import colormaps
+
+    return colormaps["plasma"](np.linspace(0, 0.8, len(THETAS)))
+
+
+def _frontier_panel(ax, record):
+    ax.loglog(record["alpha_prune"], record["random"], color="k", lw=1.0, ls=":", label="random (power law)")
+    for color, th in zip(_theta_colors(), THETAS):
         fr = record["frontier"][str(th)]
         lab = rf"$\theta$ = {th:g}$^\circ$" + (f" (pool <= {record['max_pool']:g}N)" if th == 0 else "")
         ax.loglog(fr["alpha_prune"], fr["error"], "o-", ms=3, color=color, label=lab)
     big = np.geomspace(30, 1000, 10)
     ax.loglog(big, 0.5005 / big, color="k", lw=1.0, ls=":")
-    ax.set(
-        xlabel=r"$\alpha_{prune}$",
-        ylabel="frontier test error",
-        title="D. Frontier: imperfect metrics vs the power law",
-    )
+    ax.set(xlabel=r"$\alpha_{prune}$", ylabel="frontier test error", title="D. Frontier: imperfect metrics vs the power law")
     ax.legend(fontsize=7, frameon=False)
 
-    ax = axes[1, 1]
+
+def _optimal_keep_fraction_panel(ax, record):
     fo = record["f_opt"]
     pools = np.array(fo["alpha_tot"])
-    for color, th in zip(tcolors, THETAS):
+    for color, th in zip(_theta_colors(), THETAS):
         row = fo[str(th)]
         f_opt, easy = np.array(row["keep_fraction"]), np.array(row["policy"]) == "easy"
         ax.loglog(pools, f_opt, "-", color=color, lw=1.4, label=rf"$\theta$ = {th:g}$^\circ$")
@@ -178,7 +179,8 @@ def draw(record, out):
     )
     ax.legend(fontsize=7, frameon=False, loc="lower left")
 
-    ax = axes[1, 2]
+
+def _excess_panel(ax, record):
     ex = record["excess"]
     ax.semilogy(ex["alpha_prune"], np.array(ex["sympy"]) - 1, color="k", lw=1.5, label="sympy limit (f -> 0)")
     ax.semilogy(ex["alpha_prune"], np.array(ex["solver"]) - 1, "o", ms=3, color="crimson", label="solver at f = 1e-9")
@@ -191,6 +193,14 @@ def draw(record, out):
     )
     ax.legend(fontsize=7, frameon=False)
 
-    fig.suptitle("Replica theory of data pruning (teacher-student perceptron, max-margin student)", fontsize=10)
-    save_png_and_pdf(fig, out, dpi=200)
+
+PANELS = (_perfect_metric_panel, _fixed_pool_panel, _crossover_panel, _frontier_panel, _optimal_keep_fraction_panel,
+          _excess_panel)
+
+
+@house_style
+def draw(record, out):
+    """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; write nothing else."""
+    draw_panels(record, out, PANELS, rows=2, figsize=(14, 8.2), dpi=200, fontsize=10,
+                title="Replica theory of data pruning (teacher-student perceptron, max-margin student)")
     return Path(out)

@@ -27,7 +27,7 @@ app.command("prune")(prune_cmd)
 @app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(
-        Path("prunescale-report"), "--out", help="Folder for the report, its figures and results.json."
+        Path("results/demo"), "--out", help="Folder for the report, its figures and results.json."
     ),
     full: bool = typer.Option(False, "--full", help="More pools, angles, seeds and N = 200 (more than 20 minutes on 2 cores)."),
 ):

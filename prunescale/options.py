@@ -65,17 +65,6 @@ def words(text: str, name: str):
     return values
 
 
-def json_object(text: str, name: str) -> dict:
-    """Parse a JSON object given on the command line, naming the option on failure."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{name} must be a JSON object, got {text!r} ({exc})") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, got {text!r}")
-    return value
-
-
 def emit(record, as_json, lines):
     """Print ``record`` as JSON, or ``lines`` as text."""
     if as_json:

@@ -80,107 +80,104 @@ def _residual(GF, u):
 REFRESH_ROUNDS = 32  # rounds between exact refactorisations of the running inverse (its drift is reset)
 
 
+class RoundState(NamedTuple):
+    """One problem's Lawson-Hanson state between rounds (``k = min(P, N + 1)`` passive-set slots)."""
+
+    slots: jax.Array  # [k] the example held in each slot; P marks an empty slot
+    passive_rows: jax.Array  # [k, N] the rows of G in those slots (zero rows where empty)
+    inverse: jax.Array  # [k, k] the inverse of the passive set's Gram matrix E_F^T E_F (zero where empty)
+    u: jax.Array  # [k] the NNLS coefficients of the slots
+    in_passive: jax.Array  # [P] whether each example is in the passive set
+    retrying: jax.Array  # the last round's example was dropped at once: this round is its one retry
+    rounds: jax.Array
+    converged: jax.Array
+
+
+class _Dropping(NamedTuple):
+    slots: jax.Array
+    passive_rows: jax.Array
+    inverse: jax.Array
+    u: jax.Array
+    z: jax.Array  # the unconstrained solution on the passive set
+    drops: jax.Array
+
+
 def _lawson_hanson_rounds(G, margin_tol):
-    """``(start, add_step)``: the state and one round of Lawson-Hanson NNLS for the least-distance form of one
-    problem, adding the most violated example each round.
+    """``(start, add_step)``: the :class:`RoundState` and one round of Lawson-Hanson NNLS for the least-distance
+    form of one problem, adding the most violated example each round.
 
     The inverse of the passive set's Gram matrix is bordered by one column a
     round (a rank-one update); :func:`_refactored` recomputes it exactly every
     :data:`REFRESH_ROUNDS` rounds, since over hundreds of updates it drifts
-    (at P = 2000 it left problems uncertified).  Adding several examples a
-    round was measured 2-4x faster at P = N = 200 but drifted faster, so it
-    was removed.
+    (at P = 2000 it left problems uncertified).
     """
     P, N = G.shape
     k = min(P, N + 1)  # the passive set of an LDP problem never exceeds N + 1
-    b = 1  # examples bordered in per round
     dt = G.dtype
 
-    def drop_step(state):
+    def drop_step(s: _Dropping) -> _Dropping:
         """Step back to the boundary and drop the coefficient that hits zero."""
-        slots, GF, inverse, u, z, n = state
-        occupied = slots < P
-        bad = occupied & (z <= 0)
-        ratio = jnp.where(bad, u / jnp.maximum(u - z, 1e-300), jnp.inf)
+        occupied = s.slots < P
+        bad = occupied & (s.z <= 0)
+        ratio = jnp.where(bad, s.u / jnp.maximum(s.u - s.z, 1e-300), jnp.inf)
         q = jnp.argmin(ratio)
-        u = jnp.where(occupied, u + ratio[q] * (z - u), 0.0).at[q].set(0.0)
-        column = inverse[:, q]
-        inverse = inverse - jnp.outer(column, column) / column[q]  # zeroes row and column q
-        slots = slots.at[q].set(P)
-        GF = GF.at[q].set(0.0)
-        return slots, GF, inverse, u, _refined_coefficients(GF, slots < P, inverse), n + 1
+        u = jnp.where(occupied, s.u + ratio[q] * (s.z - s.u), 0.0).at[q].set(0.0)
+        column = s.inverse[:, q]
+        inverse = s.inverse - jnp.outer(column, column) / column[q]  # zeroes row and column q
+        slots, rows = s.slots.at[q].set(P), s.passive_rows.at[q].set(0.0)
+        return _Dropping(slots, rows, inverse, u, _refined_coefficients(rows, slots < P, inverse), s.drops + 1)
 
-    def dropping(state):
-        slots, _, _, _, z, n = state
-        return jnp.any((slots < P) & (z <= 0)) & (n < k)
+    def dropping(s: _Dropping):
+        return jnp.any((s.slots < P) & (s.z <= 0)) & (s.drops < k)
 
-    def add_step(state):
-        slots, GF, inverse, u, in_passive, single, n, _ = state
-        occupied = slots < P
-        w = GF.T @ u / (1.0 - u.sum())
-        margins = jnp.where(in_passive, jnp.inf, G @ w)
-        neg_margin, J = jax.lax.top_k(-margins, b)
-        capacity = k - occupied.sum()
-        want = (-neg_margin < 1.0 - margin_tol) & (jnp.arange(b) < capacity)
-        # Border the inverse with the wanted columns in the first empty slots.
-        empty = jnp.argsort(occupied)[:b]
-        GJ = G[J] * want[:, None]
-        border = (GF @ GJ.T + 1.0) * (occupied[:, None] & want[None, :])
-        both = want[:, None] & want[None, :]
-        corner = jnp.where(both, GJ @ GJ.T + 1.0, jnp.eye(b, dtype=dt))
-        V = inverse @ border
-        schur = corner - border.T @ V
-        D = V - jnp.zeros((k, b), dt).at[empty, jnp.arange(b)].set(want.astype(dt))
-        new_inverse = inverse + D @ jnp.linalg.solve(schur, D.T)
-        new_slots = slots.at[empty].set(jnp.where(want, J, slots[empty]))
-        new_GF = GF.at[empty].set(jnp.where(want[:, None], G[J], GF[empty]))
-        z = _refined_coefficients(new_GF, new_slots < P, new_inverse)
-        new_slots, new_GF, new_inverse, _, z, _ = jax.lax.while_loop(
-            dropping, drop_step, (new_slots, new_GF, new_inverse, u, z, 0)
-        )
-        new_u = jnp.where(new_slots < P, z, 0.0)
-        new_passive = jnp.zeros(P + 1, bool).at[new_slots].set(True)[:P]
+    def bordered(s: RoundState, j, want):
+        """The state with example ``j`` bordered into the first empty slot (where ``want``), then the drops."""
+        occupied = s.slots < P
+        slot = jnp.argmin(occupied)  # the first empty slot
+        g = G[j] * want
+        border = (s.passive_rows @ g + 1.0) * (occupied & want)
+        v = s.inverse @ border
+        schur = jnp.where(want, g @ g + 1.0, 1.0) - border @ v
+        d = v - jnp.zeros(k, dt).at[slot].set(want.astype(dt))
+        inverse = s.inverse + jnp.outer(d, d / schur)
+        slots = s.slots.at[slot].set(jnp.where(want, j, s.slots[slot]))
+        rows = s.passive_rows.at[slot].set(jnp.where(want, G[j], s.passive_rows[slot]))
+        z = _refined_coefficients(rows, slots < P, inverse)
+        return jax.lax.while_loop(dropping, drop_step, _Dropping(slots, rows, inverse, s.u, z, 0))
+
+    def add_step(s: RoundState) -> RoundState:
+        w = s.passive_rows.T @ s.u / (1.0 - s.u.sum())
+        margins = jnp.where(s.in_passive, jnp.inf, G @ w)
+        j = jnp.argmin(margins)  # the most violated example
+        want = (margins[j] < 1.0 - margin_tol) & ((s.slots < P).sum() < k)
+        new = bordered(s, j, want)
+        u = jnp.where(new.slots < P, new.z, 0.0)
+        in_passive = jnp.zeros(P + 1, bool).at[new.slots].set(True)[:P]
         # If the added example is dropped at once, retry it once more: Lawson-Hanson
         # keeps it unless its violation is at round-off level; then stop (the
         # certificate judges the result).
-        kept_any = jnp.any(want & new_passive[J])
+        kept = want & in_passive[j]
         # Lawson-Hanson never increases the residual |E u - e|; a round that does
         # (nearly dependent columns) is undone.
-        worse = _residual(new_GF, new_u) > _residual(GF, u) * (1 + 1e-12)
-        converged = ~jnp.any(want) | (single & (~kept_any | worse))
-        retry = ~kept_any | worse
-        keep_old = lambda new, old: jnp.where(converged | worse, old, new)
-        return (
-            keep_old(new_slots, slots),
-            keep_old(new_GF, GF),
-            keep_old(new_inverse, inverse),
-            keep_old(new_u, u),
-            keep_old(new_passive, in_passive),
-            retry,
-            n + 1,
-            converged,
-        )
+        worse = _residual(new.passive_rows, u) > _residual(s.passive_rows, s.u) * (1 + 1e-12)
+        converged = ~want | (s.retrying & (~kept | worse))
+        keep_old = lambda new_value, old: jnp.where(converged | worse, old, new_value)
+        return RoundState(keep_old(new.slots, s.slots), keep_old(new.passive_rows, s.passive_rows),
+                          keep_old(new.inverse, s.inverse), keep_old(u, s.u), keep_old(in_passive, s.in_passive),
+                          ~kept | worse, s.rounds + 1, converged)
 
-    start = (
-        jnp.full(k, P),
-        jnp.zeros((k, N), dt),
-        jnp.zeros((k, k), dt),
-        jnp.zeros(k, dt),
-        jnp.zeros(P, bool),
-        False,
-        0,
-        False,
-    )
+    start = RoundState(jnp.full(k, P), jnp.zeros((k, N), dt), jnp.zeros((k, k), dt), jnp.zeros(k, dt),
+                       jnp.zeros(P, bool), jnp.asarray(False), jnp.asarray(0), jnp.asarray(False))
     return start, add_step
 
 
-def _refactored(G, state):
+def _refactored(G, state: RoundState) -> RoundState:
     """The round's state with the passive set's inverse Gram matrix recomputed exactly (empty slots stay zero)."""
-    slots, GF, _, *rest = state
-    occupied = slots < G.shape[0]
+    occupied = state.slots < G.shape[0]
     both = occupied[:, None] & occupied[None, :]
-    gram = jnp.where(both, GF @ GF.T + 1.0, 0.0) + jnp.diag(jnp.where(occupied, 0.0, 1.0))
-    return (slots, GF, jnp.where(both, jnp.linalg.inv(gram), 0.0), *rest)
+    rows = state.passive_rows
+    gram = jnp.where(both, rows @ rows.T + 1.0, 0.0) + jnp.diag(jnp.where(occupied, 0.0, 1.0))
+    return state._replace(inverse=jnp.where(both, jnp.linalg.inv(gram), 0.0))
 
 
 def _lawson_hanson_batch(G, max_rounds, margin_tol, refresh=REFRESH_ROUNDS):
@@ -194,16 +191,16 @@ def _lawson_hanson_batch(G, max_rounds, margin_tol, refresh=REFRESH_ROUNDS):
         t, state = carry
         new = step(G, state)
         new = jax.lax.cond((t + 1) % refresh == 0, jax.vmap(_refactored), lambda g, s: s, G, new)
-        done = state[-1]  # converged before this round: nothing changes, not even its round count
+        done = state.converged  # converged before this round: nothing changes, not even its round count
         keep = lambda old, value: jnp.where(done.reshape(done.shape + (1,) * (value.ndim - 1)), old, value)
         return t + 1, jax.tree_util.tree_map(keep, state, new)
 
     def running(carry):
         t, state = carry
-        return jnp.any(~state[-1]) & (t < max_rounds)
+        return jnp.any(~state.converged) & (t < max_rounds)
 
-    _, (slots, _, _, u, _, _, rounds, _) = jax.lax.while_loop(running, body, (0, start))
-    return jax.vmap(_polish)(G, slots, u), slots, rounds
+    _, final = jax.lax.while_loop(running, body, (0, start))
+    return jax.vmap(_polish)(G, final.slots, final.u), final.slots, final.rounds
 
 
 def _polish(G, slots, u):

@@ -6,6 +6,8 @@ them.  Public API::
     atomic_write(path, data), save_json(record, path), save_npz(path, **arrays), load_json(path)
     check_output_file(path), check_output_folder(path) -> fail before the work, not after it
     claim_output_folder(path, owner) -> the one rule for output folders: never replace another's results
+    OWNER_FILE                   -> the record in each output folder of the command and settings that wrote it
+    normal_mode(directory=False) -> the file mode a plain ``open`` or ``mkdir`` gives (for folders built elsewhere)
     jsonable(x)                  -> ``json.dumps`` default for numpy values and paths
     digest(obj, length=16)       -> one stable hex digest of arrays, bytes or JSON-able values
     KeyedStore(root, kind)       -> entries keyed by their full config, the config saved beside each
@@ -17,18 +19,21 @@ from . import checks
 from .checks import POLICIES
 from .digest import digest
 from .files import (
+    OWNER_FILE,
     atomic_write,
     check_output_file,
     check_output_folder,
     claim_output_folder,
     jsonable,
     load_json,
+    normal_mode,
     save_json,
     save_npz,
 )
 from .keyed import ConfigMismatch, CorruptEntry, KeyedStore
 
 __all__ = [
+    "OWNER_FILE",
     "POLICIES",
     "ConfigMismatch",
     "CorruptEntry",
@@ -41,6 +46,7 @@ __all__ = [
     "digest",
     "jsonable",
     "load_json",
+    "normal_mode",
     "save_json",
     "save_npz",
 ]

@@ -69,6 +69,20 @@ def fraction_in(name, value, low, high, closed="neither"):
     return arr
 
 
+def json_object(name: str, text: str) -> dict:
+    """``text`` parsed as a JSON object (metric options, on the command line or in a job), naming ``name`` if it
+    is not one."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{name} must be a JSON object, got {text!r} ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, got {text!r}")
+    return value
+
+
 def _show(bad):
     vals = np.unique(bad.ravel())[:3]
     return ", ".join(f"{v:g}" for v in vals)

@@ -7,14 +7,16 @@ from prunescale import sim, store, theory, validation
 
 API = {
     store: [
-        "POLICIES", "ConfigMismatch", "CorruptEntry", "KeyedStore", "atomic_write", "check_output_file",
-        "check_output_folder", "claim_output_folder", "checks", "digest", "jsonable", "load_json", "save_json", "save_npz",
+        "OWNER_FILE", "POLICIES", "ConfigMismatch", "CorruptEntry", "KeyedStore", "atomic_write", "check_output_file",
+        "check_output_folder", "claim_output_folder", "checks", "digest", "jsonable", "load_json", "normal_mode", "save_json", "save_npz",
     ],
     sim: [
         "MaxMarginResult", "compare_with_theory", "draw", "draw_pruned", "kept_size", "max_margin",
         "max_margin_reference", "pool_size", "simulate", "teacher_and_probe",
     ],
     validation: [
+        "analysis", "calibrate", "criteria", "data", "dynamics", "fits", "jobs", "largescale", "plans", "pruning",
+        "runner", "table", "verdicts", "PLANS", "Plan",
         "CIFAR10", "CONFIGS", "Job", "METRICS", "METRIC_DEFAULTS", "Pruned", "Recorder", "Scores", "SweepFailed", "TrainConfig",
         "TrainResult", "accuracy", "class_balanced_subset", "default_sweep", "find_cifar10", "get_config", "grid",
         "load_cifar10", "predict", "prune", "prune_dataset", "prune_dynamics", "prune_embeddings", "prune_scores", "random_pool", "run_serial", "run_sweep", "score", "train",
@@ -30,10 +32,10 @@ def test_public_api_is_pinned(package):
 
 def test_one_policies_tuple_for_every_package():
     from prunescale.theory import error
-    from prunescale.validation import sweep
+    from prunescale.validation import plans
 
     assert store.POLICIES == ("hard", "easy", "random")
-    assert sweep.POLICIES is store.POLICIES and error.checks.POLICIES is store.POLICIES
+    assert plans.POLICIES is store.POLICIES and error.checks.POLICIES is store.POLICIES
 
 
 THETA_ERROR = r"^theta \(degrees\) must lie in \[0, 90\], got 95$"
@@ -68,3 +70,35 @@ def test_every_package_words_a_bad_theta_the_same_way(call):
 def test_every_package_words_a_bad_keep_fraction_the_same_way(call):
     with pytest.raises(ValueError, match=r"^keep_fraction must lie in \(0, 1\], got 1.5$"):
         call()
+
+
+def _library_names_used_above():
+    """(package, name) for every name that figures/ and prunescale/ take from a library package: ``from
+    prunescale.P[.sub] import name`` gives ``sub`` (or ``name``), ``from prunescale import P`` then ``P.name``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).parents[1]
+    libraries = {"store", "theory", "sim", "validation"}
+    used = set()
+    for path in [*root.joinpath("figures").glob("*.py"), *root.joinpath("prunescale").rglob("*.py")]:
+        tree = ast.parse(path.read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("prunescale."):
+                package, *sub = node.module.split(".")[1:]
+                if package in libraries:
+                    used |= {(package, sub[0])} if sub else {(package, a.name) for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "prunescale":
+                imported |= {a.asname or a.name for a in node.names if a.name in libraries}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in imported:
+                used.add((node.value.id, node.attr))
+    return sorted(used)
+
+
+@pytest.mark.parametrize("package, name", _library_names_used_above())
+def test_every_name_the_cli_and_figures_use_is_public(package, name):
+    import importlib
+
+    assert name in importlib.import_module(f"prunescale.{package}").__all__

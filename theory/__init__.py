@@ -20,22 +20,19 @@ Public API::
     no_pruning_coefficient()                                   -> lim alpha * eps (~0.5005)
     capacity_threshold()                                       -> 2
 
-theta is in degrees.  Everything broadcasts over numpy arrays.
+theta is in degrees.  ``solve``, ``test_error``, ``best_policy`` and
+``hard_pruning_excess`` broadcast over numpy arrays, elementwise;
+``optimal_keep_fraction``, ``lossless_keep_fraction`` and
+``keep_fraction_floor`` take arrays of pools and angles too, solving one pool
+at a time (each field of the answer is then an array);
+``pareto_frontier`` takes an array of kept sizes for one angle and pool
+limit; ``kept_size_for_error`` takes one target error.
 """
 
 from .asymptotics import capacity_threshold, hard_pruning_excess, no_pruning_coefficient
 from .error import ConvergenceError, TheoryResult, solve, test_error
-from .frontier import (
-    Choice,
-    Frontier,
-    Lossless,
-    best_policy,
-    keep_fraction_floor,
-    kept_size_for_error,
-    lossless_keep_fraction,
-    optimal_keep_fraction,
-    pareto_frontier,
-)
+from .frontier import Frontier, best_policy, kept_size_for_error, pareto_frontier
+from .keep_fraction import Choice, Lossless, keep_fraction_floor, lossless_keep_fraction, optimal_keep_fraction
 
 __all__ = [
     "Choice",

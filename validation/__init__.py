@@ -14,6 +14,7 @@ Public API::
                                                  el2n, grand, forgetting, memorization,
                                                  influence, prototypes, random
     Job, grid, default_sweep                  -> sweep plans; a job is keyed by its full config
+    PLANS, Plan                               -> the registry of experiment plans {name: Plan}
     run_sweep(jobs, results_dir) (Dask), run_serial(jobs, results_dir, deadline=) -> the runs table
     prune_dataset(x, y, keep_fraction, metric=, policy=) -> Pruned(kept, scores, report): your own data
                                                  (policies hard, easy, random, ccs, mixed)
@@ -21,17 +22,42 @@ Public API::
     prune_embeddings(path, keep_fraction, clusters=, dedup=) -> Pruned, by self-supervised prototypes
     prune_scores(scores, keep_fraction, labels=)  -> Pruned, from scores of your own
     Recorder(folder, labels, epochs, num_classes) -> records a training loop's logits (numpy only)
+
+Public modules, for the command line and the figures (imported on first use)::
+
+    analysis, calibrate, criteria, fits, verdicts, largescale -> reading runs tables: fits, the theory's
+                                                 calibration, the pre-registered criteria and verdicts
+    data, dynamics, pruning                   -> the data set and pruning from your own records
+    jobs, plans, runner, table                -> the sweep: a job, the plans, running them, the runs table
 """
+
+import importlib
+
 
 from .dynamics import Recorder
 from .pruning import Pruned, prune_dataset, prune_dynamics, prune_embeddings, prune_scores
 from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
-from .sweep import Job, SweepFailed, default_sweep, grid, run_serial, run_sweep
+from .jobs import Job, grid
+from .plans import PLANS, Plan, default_sweep
+from .runner import SweepFailed, run_serial, run_sweep
 from .metrics import DEFAULTS as METRIC_DEFAULTS
 from .metrics import METRICS, Scores, score
-from .train import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, predict, train
+from .trainer import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, predict, train
+
+PUBLIC_MODULES = ("analysis", "calibrate", "criteria", "data", "dynamics", "fits", "jobs", "largescale", "plans",
+                  "pruning", "runner", "table", "verdicts")
+
+
+def __getattr__(name):
+    if name in PUBLIC_MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
+    *PUBLIC_MODULES,
+    "PLANS",
+    "Plan",
     "CIFAR10",
     "CONFIGS",
     "Job",

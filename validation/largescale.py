@@ -1,6 +1,6 @@
 """The 50k test: its reading rules and the theory's predictions for it (docs/validation.md, "The 50k test").
 
-The runs are :func:`validation.sweep.scale_plan`'s, in their own table (``figures/data/cifar10_50k/runs.csv``):
+The runs are :func:`validation.plans.scale_plan`'s, in their own table (``figures/data/cifar10_50k/runs.csv``):
 fresh seeds 3, 4 and 5, each pool scored by EL2N networks of its own seed (no two seeds share one).  The rules
 below were fixed, and tested on synthetic tables, before any of those runs; every interval is a Student t
 interval on per-seed paired differences.

@@ -3,7 +3,7 @@
 Three stages; each is conv -> max-pool -> batch norm -> GELU followed by a
 residual block (conv -> batch norm -> GELU, added back).  Global max pool and
 a bias-free linear head divided by a temperature (airbench's 9).  Every
-constant is a field, set from :class:`validation.train.TrainConfig`, so one
+constant is a field, set from :class:`validation.trainer.TrainConfig`, so one
 class covers the toy net of the tests and the trainer's configurations.
 """
 

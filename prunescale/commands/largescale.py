@@ -22,10 +22,10 @@ def predict_cmd(
     as_json: bool = JSON,
 ):
     """The theory's predictions for the 50k test's 3,907-step runs, from the warped calibration of the main table."""
-    import pandas as pd
 
     from prunescale.figures import DATA
-    from prunescale.validation import largescale, sweep
+    from prunescale.validation import largescale
+    from prunescale.validation.plans import SCALE_BUDGETS, scale_plan
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed file: drop --out, or drop --refresh-committed")
@@ -34,7 +34,7 @@ def predict_cmd(
     from prunescale.validation.analysis import read_runs
 
     frame = read_runs(table)
-    jobs = [j for j in sweep.scale_plan() if j.steps == sweep.SCALE_BUDGETS[0]]
+    jobs = [j for j in scale_plan() if j.steps == SCALE_BUDGETS[0]]
     source = str(table) if csv else f"figures/data/{MAIN_TABLE}"
     record = largescale.predictions(frame, jobs) | dict(source=source, held_out=largescale.held_out(frame))
     save_json(record, out)
@@ -89,13 +89,13 @@ def is_scale_table(csv) -> bool:
     """Whether ``csv`` holds runs of the 50k test's plan (and only those)."""
     import pandas as pd
 
-    from prunescale.validation import sweep
+    from prunescale.validation.plans import scale_plan
 
     try:
         hashes = set(pd.read_csv(csv, usecols=["config_hash"]).config_hash.astype(str))
     except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return False  # the fair-test path reports what is wrong with the file
-    return bool(hashes) and hashes <= {j.key for j in sweep.scale_plan()}
+    return bool(hashes) and hashes <= {j.key for j in scale_plan()}
 
 
 def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):

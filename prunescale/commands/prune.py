@@ -10,11 +10,9 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from prunescale.store import atomic_write, check_output_folder, claim_output_folder, save_json
-from prunescale.store.files import OWNER_FILE
-from prunescale.store.files import normal_mode
+from prunescale.store import OWNER_FILE, atomic_write, check_output_folder, checks, claim_output_folder, normal_mode, save_json
 
-from ..options import JSON, emit, floats, json_object
+from ..options import JSON, emit, floats
 
 CALIBRATION = "cifar10_fair/calibration.json"  # the theory fitted to the equal-compute CIFAR-10 runs
 
@@ -43,19 +41,8 @@ def prune_cmd(
 ):
     """Score every example (or read your own dynamics, embeddings or scores), keep a fraction by a policy, and write
     the kept indices with a report."""
-    from prunescale.figures import DATA
-    from prunescale.validation import pruning
-    from prunescale.validation.data import cache_dir
-
     sources = {"--data": data, "--dynamics": dynamics, "--embeddings": embeddings, "--scores": scores}
-    given = [name for name, value in sources.items() if value is not None]
-    if len(given) != 1:
-        raise ValueError(f"give exactly one of --data, --dynamics, --embeddings, --scores; got {', '.join(given) or 'none'}")
-    source = given[0]
-    if labels is not None and source not in ("--embeddings", "--scores"):
-        raise ValueError(f"--labels goes with --embeddings or --scores; {source} has its own labels")
-    if (dedup is not None or scheduler is not None) and source != "--embeddings":
-        raise ValueError("--dedup and --scheduler go with --embeddings")
+    source = _one_source(sources, labels, dedup, scheduler)
     fractions = floats(keep_fraction, "--keep-fraction")
     owner = dict(command="prunescale prune", settings=dict(
         source=source, path=str(sources[source]), keep_fraction=fractions, metric=metric, policy=policy,
@@ -64,37 +51,74 @@ def prune_cmd(
     claim_output_folder(out, owner, write=False)  # the finished folder is moved into place whole, its owner inside
     if cache is not None:
         check_output_folder(cache, "--cache")
-    metric_options = json_object(options, "--options")
     settings = dict(policy=policy, class_balanced=class_balanced, seed=seed, beta=beta, strata=strata, hard_share=hard_share)
-    names, skipped = None, []
+    extra = dict(labels=labels, dedup=dedup, scheduler=scheduler, cache=cache, theta=theta, progress=not as_json)
+    results, names, skipped = _prune(source, sources[source], fractions, metric, checks.json_object("--options", options),
+                                     settings, extra)
+    _write_folder(out, results, owner, names, sources[source])
+    named = lambda r: "your scores" if r.report["metric"] == "scores" else f"{r.report['metric']} scores"
+    removed = lambda r: f" after {r.report['duplicates_removed']} near-duplicates" if "duplicates_removed" in r.report else ""
+    lines = [f"left out {len(skipped)} files that are not images (e.g. {skipped[0]})"] if skipped else []
+    lines += [
+        f"{named(r)} of {r.report['n']} examples; keep {policy} f = {r.report['keep_fraction']:g}{removed(r)}: "
+        f"{r.report['kept']} kept" for r in results
+    ] + [f"wrote {out}/ (scores.npy, kept.npy, kept.csv, report.md, report.json)"]
+    emit([r.report for r in results], as_json, lines)
+
+
+def _one_source(sources, labels, dedup, scheduler):
+    """The one source given, with the options that go with it; else a one-line error."""
+    given = [name for name, value in sources.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of --data, --dynamics, --embeddings, --scores; got {', '.join(given) or 'none'}")
+    source = given[0]
+    if labels is not None and source not in ("--embeddings", "--scores"):
+        raise ValueError(f"--labels goes with --embeddings or --scores; {source} has its own labels")
+    if (dedup is not None or scheduler is not None) and source != "--embeddings":
+        raise ValueError("--dedup and --scheduler go with --embeddings")
+    return source
+
+
+def _prune(source, path, fractions, metric, metric_options, settings, extra):
+    """``(results, class names or None, skipped files)``: the source scored (or read) and pruned at each fraction."""
+    from prunescale.figures import DATA
+    from prunescale.validation import pruning
+    from prunescale.validation.data import cache_dir
+
     if source == "--data":
-        x, y, names, skipped = pruning.read_dataset(data)
+        x, y, names, skipped = pruning.read_dataset(path)
         results = pruning.prune_dataset(
-            x, y, fractions, metric=metric or "el2n", cache_dir=cache or cache_dir() / "scores", progress=not as_json,
-            theta=theta, calibration=DATA / CALIBRATION, metric_options=metric_options, **settings,
+            x, y, fractions, metric=metric or "el2n", cache_dir=extra["cache"] or cache_dir() / "scores",
+            progress=extra["progress"], theta=extra["theta"], calibration=DATA / CALIBRATION,
+            metric_options=metric_options, **settings,
         )
-    elif source == "--dynamics":
+        # files of the image folder that are not images: counted, never silently dropped
+        more = {"skipped_files": len(skipped), "skipped_examples": skipped[:10]} if skipped else {}
+        return [r._replace(report=r.report | more) for r in results], names, skipped
+    if source == "--dynamics":
         _only_options(metric_options, {"epoch"}, "--dynamics")
-        results = pruning.prune_dynamics(dynamics, fractions, metric=metric or "el2n", epoch=metric_options.get("epoch"), **settings)
-    elif source == "--embeddings":
+        return pruning.prune_dynamics(path, fractions, metric=metric or "el2n", epoch=metric_options.get("epoch"),
+                                      **settings), None, []
+    if source == "--embeddings":
         if metric not in (None, "prototypes"):
             raise ValueError(f"--embeddings scores by --metric prototypes, got {metric!r}")
         _only_options(metric_options, {"clusters", "sample"}, "--embeddings")
-        results = pruning.prune_embeddings(embeddings, fractions, labels=labels, dedup=dedup, scheduler=scheduler,
-                                           clusters=metric_options.get("clusters", 100), sample=metric_options.get("sample"), **settings)
-    else:
-        if metric is not None:
-            raise ValueError("--scores are your own scores: drop --metric")
-        from prunescale.validation.dynamics import read_array
+        return pruning.prune_embeddings(path, fractions, labels=extra["labels"], dedup=extra["dedup"],
+                                        scheduler=extra["scheduler"], clusters=metric_options.get("clusters", 100),
+                                        sample=metric_options.get("sample"), **settings), None, []
+    if metric is not None:
+        raise ValueError("--scores are your own scores: drop --metric")
+    from prunescale.validation.dynamics import read_array
 
-        user_labels = None if labels is None else read_array(labels, "labels", ndim=1, integers=True)
-        results = pruning.prune_scores(read_array(scores, "scores", ndim=1), fractions, labels=user_labels, **settings)
-    data = sources[source]
-    if skipped:  # files of the image folder that are not images: counted, never silently dropped
-        results = [r._replace(report=r.report | {"skipped_files": len(skipped), "skipped_examples": skipped[:10]}) for r in results]
+    labels = None if extra["labels"] is None else read_array(extra["labels"], "labels", ndim=1, integers=True)
+    return pruning.prune_scores(read_array(path, "scores", ndim=1), fractions, labels=labels, **settings), None, []
+
+
+def _write_folder(out, results, owner, names, data):
+    """Everything is written to a hidden sibling, then moved into place at once: never half-written."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:  # everything is written to a hidden sibling, then moved into place at once: never half-written
+    try:
         np.save(staging / "scores.npy", results[0].scores)
         save_json(results[0].report["score_config"], staging / "scores.json")
         for r in results:
@@ -116,14 +140,6 @@ def prune_cmd(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    named = lambda r: "your scores" if r.report["metric"] == "scores" else f"{r.report['metric']} scores"
-    removed = lambda r: f" after {r.report['duplicates_removed']} near-duplicates" if "duplicates_removed" in r.report else ""
-    lines = [f"left out {len(skipped)} files that are not images (e.g. {skipped[0]})"] if skipped else []
-    lines += [
-        f"{named(r)} of {r.report['n']} examples; keep {policy} f = {r.report['keep_fraction']:g}{removed(r)}: "
-        f"{r.report['kept']} kept" for r in results
-    ] + [f"wrote {out}/ (scores.npy, kept.npy, kept.csv, report.md, report.json)"]
-    emit([r.report for r in results], as_json, lines)
 
 
 def _only_options(options, valid, source):

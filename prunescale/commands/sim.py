@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from prunescale.store import atomic_write, check_output_folder, claim_output_folder, save_json
+from prunescale.store import atomic_write, claim_output_folder, save_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit, floats, ints, words
 
@@ -88,47 +88,32 @@ def grid_cmd(
                 theta=floats(theta, "--theta"), policy=words(policy, "--policy"), seeds=seeds, solver=solver)
     claim_output_folder(out, dict(command="prunescale sim grid", settings=grid))
     started = time.time()
-    res = simulate(
-        grid["N"],
-        grid["alpha_tot"],
-        grid["keep_fraction"],
-        grid["theta"],
-        grid["policy"],
-        seeds,
-        solver=solver,
-        cache_dir=out / "cache",
-        progress=True,
-    )
-    cmp = compare_with_theory(res)
-    table = cmp.to_dataframe().reset_index()
-    columns = [
-        "N",
-        "alpha_tot",
-        "keep_fraction",
-        "theta",
-        "policy",
-        "pool",
-        "kept",
-        "alpha_prune",
-        "sim_mean",
-        "sim_se",
-        "theory",
-        "z",
+    res = simulate(grid["N"], grid["alpha_tot"], grid["keep_fraction"], grid["theta"], grid["policy"], seeds,
+                   solver=solver, cache_dir=out / "cache", progress=True)
+    table = compare_with_theory(res).to_dataframe().reset_index()[GRID_COLUMNS]
+    meta = _write_grid(out, res, table, seeds, round(time.time() - started, 1))
+    lines = [
+        table.to_string(index=False, float_format=lambda x: f"{x:.4g}"),
+        f"wrote {out / 'results.csv'} and {out / 'results.json'}",
     ]
-    atomic_write(out / "results.csv", table[columns].to_csv(index=False, float_format="%.8g"))
-    atomic_write(
-        out / "results_per_seed.csv",
-        res[["error", "R", "rho", "kappa", "gap", "reference"]]
-        .to_dataframe()
-        .reset_index()
-        .to_csv(index=False, float_format="%.10g"),
-    )
+    emit(dict(meta, results=json.loads(table.to_json(orient="records"))), as_json, lines)
+
+
+GRID_COLUMNS = ["N", "alpha_tot", "keep_fraction", "theta", "policy", "pool", "kept", "alpha_prune", "sim_mean", "sim_se",
+                "theory", "z"]
+
+
+def _write_grid(out, res, table, seeds, seconds):
+    """The summary, the per-seed table and the description of both; returns the description."""
+    atomic_write(out / "results.csv", table.to_csv(index=False, float_format="%.8g"))
+    per_seed = res[["error", "R", "rho", "kappa", "gap", "reference"]].to_dataframe().reset_index()
+    atomic_write(out / "results_per_seed.csv", per_seed.to_csv(index=False, float_format="%.10g"))
     meta = dict(
         command="prunescale sim grid",
         seeds=seeds,
         points=int(res.sizes["point"]),
         reference_solves=int(res.reference.sum()),
-        seconds=round(time.time() - started, 1),
+        seconds=seconds,
         files=dict(summary="results.csv", per_seed="results_per_seed.csv"),
         columns=dict(
             sim_mean="mean test error arccos(R)/pi over seeds",
@@ -139,11 +124,7 @@ def grid_cmd(
         **res.attrs,
     )
     save_json(meta, out / "results.json")
-    lines = [
-        table[columns].to_string(index=False, float_format=lambda x: f"{x:.4g}"),
-        f"wrote {out / 'results.csv'} and {out / 'results.json'}",
-    ]
-    emit(dict(meta, results=json.loads(table[columns].to_json(orient="records"))), as_json, lines)
+    return meta
 
 
 @app.command("figure")

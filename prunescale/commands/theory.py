@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from prunescale.theory import asymptotics, error, frontier
+from prunescale import theory
 
 from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats
 
@@ -31,7 +31,7 @@ def error_cmd(
     """Test error of the max-margin student on a pruned pool."""
     a = np.array(floats(alpha_prune, "--alpha-prune"))
     f = np.array(floats(keep_fraction, "--keep-fraction"))
-    res = error.solve(a[:, None], f[None, :], theta, policy)
+    res = theory.solve(a[:, None], f[None, :], theta, policy)
     rows = []
     for i, ai in enumerate(a):
         for j, fj in enumerate(f):
@@ -70,7 +70,7 @@ def frontier_cmd(
     as_json: bool = JSON,
 ):
     """Pareto frontier: the lowest error for each kept-set size, and the keep fraction that reaches it."""
-    fr = frontier.pareto_frontier(floats(alpha_prune, "--alpha-prune"), theta, policy, max_pool)
+    fr = theory.pareto_frontier(floats(alpha_prune, "--alpha-prune"), theta, policy, max_pool)
     rows = [
         dict(alpha_prune=a, keep_fraction=f, alpha_tot=t, error=e, random_error=r, pool_limited=bool(p))
         for a, f, t, e, r, p in zip(
@@ -96,8 +96,8 @@ def optimal_cmd(
     as_json: bool = JSON,
 ):
     """Best policy and keep fraction for a fixed pool, and how much of it can be pruned without loss."""
-    ch = frontier.optimal_keep_fraction(alpha_tot, theta)
-    ll = frontier.lossless_keep_fraction(alpha_tot, theta, tolerance)
+    ch = theory.optimal_keep_fraction(alpha_tot, theta)
+    ll = theory.lossless_keep_fraction(alpha_tot, theta, tolerance)
     record = dict(
         alpha_tot=alpha_tot,
         theta=theta,
@@ -110,7 +110,7 @@ def optimal_cmd(
             tolerance=tolerance,
             by_policy=ll.by_policy,
         ),
-        floor=frontier.keep_fraction_floor(theta, tolerance),
+        floor=theory.keep_fraction_floor(theta, tolerance),
     )
     lines = [
         f"pool alpha_tot = {alpha_tot:g}, metric angle theta = {theta:g} deg",
@@ -136,7 +136,7 @@ def budget_cmd(
     as_json: bool = JSON,
 ):
     """Smallest kept set (examples per dimension) that reaches a target error."""
-    a, f = frontier.kept_size_for_error(target_error, theta, policy, max_pool)
+    a, f = theory.kept_size_for_error(target_error, theta, policy, max_pool)
     record = dict(
         target_error=target_error,
         theta=theta,
@@ -159,10 +159,10 @@ def budget_cmd(
 def asymptotics_cmd(as_json: bool = JSON):
     """Closed-form limits derived with sympy: the 0.5/alpha law, c(alpha_prune) and the capacity threshold."""
     a = [2.2, 2.5, 3.0, 4.0, 6.0]
-    c = asymptotics.hard_pruning_excess(a)
+    c = theory.hard_pruning_excess(a)
     record = dict(
-        no_pruning_coefficient=asymptotics.no_pruning_coefficient(),
-        capacity_threshold=float(asymptotics.capacity_threshold()),
+        no_pruning_coefficient=theory.no_pruning_coefficient(),
+        capacity_threshold=float(theory.capacity_threshold()),
         hard_pruning_excess=dict(zip(map(str, a), c.tolist())),
     )
     lines = [

@@ -13,7 +13,7 @@ CASES = [
     (["validate", "sweep", "--plan", "custom", "--pool-sizes", "100.5"], "--pool-sizes must be integers"),
     (["validate", "sweep", "--plan", "custom", "--keep-fractions", ""], "--keep-fractions must hold at least one"),
     (["validate", "sweep", "--plan", "custom", "--metrics", ""], "--metrics must hold at least one"),
-    (["validate", "sweep", "--plan", "custom", "--seeds", "0"], "--seeds must be at least 1"),
+    (["validate", "sweep", "--plan", "custom", "--seeds", "0"], "seeds must be at least 1"),
     (["validate", "sweep", "--plan", "fair"], "--plan fair needs --steps"),
     (["validate", "score", "--metric", "el2n", "--options", "[1,2]"], "--options must be a JSON object"),
     (["validate", "train", "--epochs", "nan"], "epochs must be a positive finite number"),

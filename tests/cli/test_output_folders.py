@@ -59,3 +59,38 @@ def test_every_writing_command_resumes_its_own_folder_and_refuses_another_works(
         main(other + out)
     assert exit_.value.code == 2 and "holds the results of other work" in capsys.readouterr().err
     assert {p.name for p in (tmp_path / "out").iterdir()} == written  # nothing replaced
+
+
+def test_a_sweep_folder_holds_sweeps_of_any_plan_and_nothing_else(tmp_path, monkeypatch, capsys):
+    """Jobs are keyed by their whole configuration, so every plan may share a sweep folder; other commands may not."""
+    from prunescale.validation import runner
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(runner, "run_job", lambda job, results, *a, **k: (tmp_path / "out" / "jobs").mkdir(exist_ok=True))
+    custom = ["validate", "sweep", "--plan", "custom", "--config", "toy", "--pool-sizes", "100", "--seeds", "1",
+              "--serial", "--results", str(tmp_path / "out")]
+    main(custom + ["--keep-fractions", "1"])
+    main(custom + ["--keep-fractions", "0.5"])  # another grid: its own jobs, beside the first grid's
+    capsys.readouterr()
+    grid = ["sim", "grid", "--N", "20", "--alpha-tot", "2", "--keep-fraction", "1", "--policy", "hard", "--seeds", "2"]
+    for other, flag in ((grid, "--out"), (["demo"], "--out")):
+        with pytest.raises(SystemExit):
+            main(other + [flag, str(tmp_path / "out")])
+        assert "it was written by 'prunescale validate sweep'" in capsys.readouterr().err
+    main(grid + ["--out", str(tmp_path / "grid")])
+    with pytest.raises(SystemExit):
+        main(custom + ["--keep-fractions", "1", "--results", str(tmp_path / "grid")])
+    assert "it was written by 'prunescale sim grid'" in capsys.readouterr().err
+
+
+def test_a_sweep_folder_from_before_the_owner_record_is_still_a_sweeps(tmp_path, capsys):
+    (tmp_path / "old" / "jobs").mkdir(parents=True)
+    (tmp_path / "old" / "runs.csv").write_text("config_hash\n")
+    main(["validate", "sweep", "--dry-run", "--plan", "custom", "--pool-sizes", "100", "--results", str(tmp_path / "old"),
+          "--csv", str(tmp_path / "runs.csv")])
+    assert "jobs" in capsys.readouterr().out
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a user's file")
+    with pytest.raises(SystemExit):
+        main(["validate", "sweep", "--dry-run", "--plan", "custom", "--results", str(tmp_path / "mine")])
+    assert "holds files prunescale did not write there (notes.txt)" in capsys.readouterr().err

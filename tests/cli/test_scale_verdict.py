@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 
 from prunescale.cli import main
-from prunescale.validation import sweep
+from prunescale.validation.plans import scale_plan
 
 
 def scale_runs(hard_loss=-0.002, missing_seed=None):
     """The 50k test's 36 runs with made-up errors, keyed as the plan's jobs (so the command knows the table)."""
     rng = np.random.default_rng(0)
     rows = []
-    for job in sweep.scale_plan():
+    for job in scale_plan():
         if job.seed == missing_seed:
             continue
         whole = 2.0 * job.pool_size**-0.4

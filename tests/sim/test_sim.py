@@ -105,7 +105,8 @@ def test_the_running_inverse_is_refactorised_exactly_on_the_passive_set():
         state = start
         for _ in range(5):
             state = add_step(state)
-        slots, GF, inverse, *_ = solver._refactored(G, state)
+        refactored = solver._refactored(G, state)
+        slots, GF, inverse = refactored.slots, refactored.passive_rows, refactored.inverse
         occupied = np.asarray(slots) < 30
         gram = np.asarray(GF @ GF.T + 1.0)[np.ix_(occupied, occupied)]
         np.testing.assert_allclose(np.asarray(inverse)[np.ix_(occupied, occupied)] @ gram, np.eye(occupied.sum()), atol=1e-10)

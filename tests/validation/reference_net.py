@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from prunescale.validation.train import augment, normalise
+from prunescale.validation.trainer import augment, normalise
 
 LAYOUTS = ("NHWC", "NCHW")
 
@@ -95,7 +95,7 @@ def init_momentum(params):
 
 @partial(jax.jit, static_argnames=("cfg", "total_steps", "layout"), donate_argnums=(0, 1, 2))
 def train_step(params, batch_stats, momentum, step, x_uint8, labels, key, *, cfg, total_steps, layout="NHWC"):
-    """One step of the same training as :func:`validation.train.train_step`."""
+    """One step of the same training as :func:`validation.trainer.train_step`."""
     x = normalise(x_uint8)
     if cfg.augment:
         x = augment(key, x)

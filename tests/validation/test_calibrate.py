@@ -55,7 +55,7 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
 
     monkeypatch.setattr(calibrate, "CROSSOVER_ALPHA", np.geomspace(0.05, 1e4, 50))  # a coarser scan suffices here
 
-    from prunescale.validation import sweep
+    from prunescale.validation.table import COLUMNS
     from prunescale.validation.analysis import calibrate_runs
 
     rows = []
@@ -65,7 +65,7 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
             for f, err in zip(fractions, e):
                 metric = "random" if policy == "random" else "el2n"
                 rows.append(
-                    dict.fromkeys(sweep.COLUMNS, 0)
+                    dict.fromkeys(COLUMNS, 0)
                     | dict(
                         metric=metric,
                         policy=policy,
@@ -77,7 +77,7 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
                         test_error=err,
                     )
                 )
-    pd.DataFrame(rows, columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
     (pool,) = calibrate_runs(tmp_path / "runs.csv")["pools"]
     (crossover,) = pool["crossover"]
     assert crossover["metric"] == "el2n" and crossover["points_fitted"] == 2 * CROSSING.size
@@ -97,10 +97,10 @@ def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path,
 def test_calibrating_a_table_without_random_runs_is_a_clear_error(tmp_path):
     import pandas as pd
 
-    from prunescale.validation import sweep
+    from prunescale.validation.table import COLUMNS
     from prunescale.validation.analysis import calibrate_runs
 
-    row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="el2n", policy="hard", pool_size=100, keep_fraction=0.5)
-    pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    row = dict.fromkeys(COLUMNS, 0) | dict(metric="el2n", policy="hard", pool_size=100, keep_fraction=0.5)
+    pd.DataFrame([row], columns=list(COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
     with pytest.raises(ValueError, match="no random-pruning runs"):
         calibrate_runs(tmp_path / "runs.csv")

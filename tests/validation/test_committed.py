@@ -63,9 +63,9 @@ def test_a_committed_cpu_job_reproduces_its_test_error_with_the_settings_it_ran_
     row = runs.query("policy == 'random' and keep_fraction == 0.1 and seed == 0 and pool_size == 50000").iloc[0]
     assert row.device == "cpu"
     script = (
-        "from prunescale.validation import sweep\n"
-        "job = sweep.Job('random', 'random', 50000, 0.1, 0)\n"
-        f"print(sweep.run_job(job, {str(tmp_path)!r})['test_error'])\n"
+        "from prunescale.validation.jobs import Job\n" "from prunescale.validation.runner import run_job\n"
+        "job = Job('random', 'random', 50000, 0.1, 0)\n"
+        f"print(run_job(job, {str(tmp_path)!r})['test_error'])\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"PRUNESCALE_DEFAULT_XLA": "1"}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)

@@ -92,7 +92,7 @@ def test_the_recorder_writes_what_prune_reads_and_equals_the_toolkits_own_el2n(t
     validation's own EL2N for the same runs."""
     from prunescale.validation import score, train
     from prunescale.validation.metrics.el2n import schedule, scoring_seeds
-    from prunescale.validation.train import predict
+    from prunescale.validation.trainer import predict
 
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 255, (64, 16, 16, 3), dtype=np.uint8), np.arange(64) % 4

@@ -80,7 +80,7 @@ def test_runs_table_to_fits_and_figure(tmp_path, capsys):
     import pandas as pd
 
     from prunescale.cli import main
-    from prunescale.validation import sweep
+    from prunescale.validation.table import COLUMNS
 
     rng = np.random.default_rng(0)
     rows = []
@@ -106,7 +106,7 @@ def test_runs_table_to_fits_and_figure(tmp_path, capsys):
                     dict(base, metric="el2n", policy="hard", test_error=(3 * n**-0.4) * np.exp(-n / 3000) * noise())
                 )
     csv = tmp_path / "runs.csv"
-    pd.DataFrame(rows, columns=list(sweep.COLUMNS)).to_csv(csv, index=False)
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(csv, index=False)
     main(["validate", "fit", "--csv", str(csv), "--out", str(tmp_path / "fits.json"), "--json"])
     summary = json.loads(capsys.readouterr().out)
     by_curve = {c["policy"]: c for c in summary["curves"]}
@@ -137,10 +137,10 @@ def test_the_figure_of_a_table_without_pruned_runs_is_a_clear_error(tmp_path, ca
     import pandas as pd
 
     from prunescale.cli import main
-    from prunescale.validation import sweep
+    from prunescale.validation.table import COLUMNS
 
-    row = dict.fromkeys(sweep.COLUMNS, 0) | dict(metric="random", policy="random", pool_size=100, keep_fraction=1.0)
-    pd.DataFrame([row], columns=list(sweep.COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
+    row = dict.fromkeys(COLUMNS, 0) | dict(metric="random", policy="random", pool_size=100, keep_fraction=1.0)
+    pd.DataFrame([row], columns=list(COLUMNS)).to_csv(tmp_path / "runs.csv", index=False)
     with pytest.raises(SystemExit) as stop:
         main(["validate", "figure", "--csv", str(tmp_path / "runs.csv"), "--out", str(tmp_path / "c.png")])
     assert stop.value.code == 2 and "no pruned runs yet" in capsys.readouterr().err

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from prunescale.validation import calibrate, largescale, sweep
+from prunescale.validation import calibrate, largescale
+from prunescale.validation.plans import full_pool_plan, gpu_plan, scale_plan
 
 REPRODUCED, NOT_REPRODUCED, UNDECIDED = largescale.VERDICTS
 SEEDS = (3, 4, 5)
@@ -41,7 +42,7 @@ def scoring_seeds(job):
     return json.loads(job.metric_options).get("init_seeds")
 
 
-@pytest.mark.parametrize("plan", [sweep.scale_plan, sweep.gpu_plan], ids=["scale", "gpu"])
+@pytest.mark.parametrize("plan", [scale_plan, gpu_plan], ids=["scale", "gpu"])
 def test_no_two_job_seeds_share_a_scoring_network(plan):
     scored = [j for j in plan() if j.policy != "random"]
     by_seed = {}
@@ -57,7 +58,7 @@ def test_no_two_job_seeds_share_a_scoring_network(plan):
 
 
 def test_the_older_plans_share_scoring_networks_between_seeds_which_is_why_the_50k_test_names_them():
-    fair = [j for j in sweep.full_pool_plan() if j.policy != "random"]
+    fair = [j for j in full_pool_plan() if j.policy != "random"]
     assert all(scoring_seeds(j) is None for j in fair)
     from prunescale.validation.metrics.el2n import scoring_seeds as networks
 
@@ -65,7 +66,7 @@ def test_the_older_plans_share_scoring_networks_between_seeds_which_is_why_the_5
 
 
 def test_the_scale_plan_runs_claim_1_at_both_budgets_first_and_then_the_smaller_pools():
-    jobs = sweep.scale_plan()
+    jobs = scale_plan()
     assert len(jobs) == 36 and {j.seed for j in jobs} == set(SEEDS)
     order = [(j.pool_size, j.steps) for j in jobs]
     assert order[:9] == [(50000, 3907)] * 9 and order[9:18] == [(50000, 7814)] * 9
@@ -76,15 +77,16 @@ def test_the_scale_plan_runs_claim_1_at_both_budgets_first_and_then_the_smaller_
     assert all(json.loads(j.metric_options)["steps"] == 3907 for j in hard)
 
 
-def test_the_older_plans_keep_their_job_keys():
-    """Every finished run of the committed tables stays found: the job keys of the plans that ran are pinned."""
+def test_every_registered_plan_keeps_its_job_keys():
+    """Every finished run of the committed tables stays found: the job keys of every plan are pinned (a plan that
+    needs a budget at the fair test's 3,125 steps; the custom plan at its command-line defaults)."""
     from pathlib import Path
 
+    from prunescale.validation.plans import PLANS
+
     pinned = json.loads((Path(__file__).parent / "data" / "plan_keys.json").read_text())
-    plans = dict(default=sweep.default_sweep(), pilot=sweep.pilot_plan(), fair=sweep.fair_plan(3125),
-                 compression=sweep.high_compression_plan(3125), full_pool=sweep.full_pool_plan(),
-                 gpu_memorization=sweep.gpu_memorization_plan(3125))
-    assert {name: [j.key for j in jobs] for name, jobs in plans.items()} == pinned
+    made = {name: plan.jobs(name, 3125 if plan.steps == "required" else None) for name, plan in PLANS.items()}
+    assert {name.replace("-", "_"): [j.key for j in jobs] for name, jobs in made.items()} == pinned
 
 
 def test_init_seeds_must_name_one_distinct_seed_per_init():
@@ -225,7 +227,7 @@ def test_the_held_out_pool_is_predicted_from_the_other_two():
 @pytest.mark.slow  # about 12 s
 def test_predictions_give_each_planned_run_an_interval_and_each_comparison_a_sign():
     frame = theory_table(theta=30.0)
-    jobs = [j for j in sweep.scale_plan() if j.steps == 3907]
+    jobs = [j for j in scale_plan() if j.steps == 3907]
     result = largescale.predictions(frame, jobs)
     assert len(result["runs"]) == len(jobs)
     for run in result["runs"]:

@@ -7,7 +7,8 @@ import numpy as np
 
 from prunescale import validation
 from prunescale.cli import main
-from prunescale.validation import sweep
+from prunescale.validation.jobs import grid
+from prunescale.validation.runner import run_serial
 from prunescale.validation.analysis import fit_curves
 
 
@@ -15,7 +16,7 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
     d = validation.load_cifar10(fake_cifar10_file, verify=False)
     assert d.checksum != validation.data.CHECKSUM  # named as the data it is
 
-    jobs = sweep.grid(
+    jobs = grid(
         ["el2n"],
         ["random", "hard"],
         [200],
@@ -27,7 +28,7 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
         metric_options=json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"}),
     )
     results = tmp_path / "results"
-    frame = sweep.run_serial(
+    frame = run_serial(
         jobs, results, data_path=fake_cifar10_file, score_cache=tmp_path / "s", csv=results / "runs.csv", progress=False
     )
     assert len(frame) == len(jobs) == 5 and frame.test_error.between(0, 1).all()
@@ -51,8 +52,8 @@ def test_train_score_sweep_fit_calibrate_figure_end_to_end(fake_cifar10_file, tm
 def test_sweep_jobs_take_the_high_compression_policies(fake_cifar10_file, tmp_path):
     d = validation.load_cifar10(fake_cifar10_file, verify=False)
     options = json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"})
-    jobs = sweep.grid(["el2n"], ["ccs", "mixed"], [200], [0.2], [0], config="toy", test_size=200, data=d.checksum,
+    jobs = grid(["el2n"], ["ccs", "mixed"], [200], [0.2], [0], config="toy", test_size=200, data=d.checksum,
                       metric_options=options, class_balanced=True)
-    frame = sweep.run_serial(jobs, tmp_path / "r", data_path=fake_cifar10_file, score_cache=tmp_path / "s",
+    frame = run_serial(jobs, tmp_path / "r", data_path=fake_cifar10_file, score_cache=tmp_path / "s",
                              progress=False)
     assert sorted(frame.policy) == ["ccs", "mixed"] and (frame.n_train == 40).all() and frame.class_balanced.all()

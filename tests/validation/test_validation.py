@@ -13,7 +13,7 @@ from prunescale.cli import main
 from prunescale.validation import metrics
 from prunescale.store import ConfigMismatch, KeyedStore
 from prunescale.store import digest as store_digest
-from prunescale.validation.train import normalise, per_example_loss
+from prunescale.validation.trainer import normalise, per_example_loss
 from prunescale.validation.data import ARRAY_SHA256, load_cifar10
 
 
@@ -124,7 +124,7 @@ def test_the_trainer_matches_a_plain_jax_reference_of_the_same_net_and_step(toy,
     import jax.numpy as jnp
 
     import reference_net as reference
-    from prunescale.validation.train import init, make_model, normalise, train_step
+    from prunescale.validation.trainer import init, make_model, normalise, train_step
 
     cfg = validation.get_config("toy")
     x, y = toy[0][:32], toy[1][:32]
@@ -223,7 +223,9 @@ def test_grand_is_the_full_parameter_gradient_norm(toy):
     x, y = toy
     r = validation.train(x[:50], y[:50], "toy", seed=0, epochs=1.0)
     fast = np.asarray(metrics.grand._grad_norms(r.params, r.batch_stats, x[:4], y[:4], cfg=r.config))
-    model = validation.train.__globals__["make_model"](r.config)
+    from prunescale.validation.trainer import make_model
+
+    model = make_model(r.config)
 
     @jax.jit
     @jax.grad

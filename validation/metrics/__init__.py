@@ -37,7 +37,7 @@ import numpy as np
 from prunescale.store import KeyedStore, checks, digest
 
 from .. import xla
-from ..train import RESULTS_VERSION, get_config
+from ..trainer import RESULTS_VERSION, get_config
 from . import el2n, forgetting, grand, influence, memorization, prototypes, random_scores
 
 METRICS_VERSION = 1  # bump when a definition or default changes the scores

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..train import predict, train
+from ..trainer import predict, train
 from ._common import _range, _softmax
 
 def el2n_from_probs(probs, labels):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..train import train
+from ..trainer import train
 
 def forgetting_counts(correct, presented=None):
     """Correct -> wrong transitions between consecutive presentations, per example.

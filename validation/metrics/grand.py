@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..train import make_model, normalise, per_example_loss, train
+from ..trainer import make_model, normalise, per_example_loss, train
 from ._common import _range
 from .el2n import schedule
 

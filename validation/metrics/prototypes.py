@@ -10,7 +10,7 @@ import numpy as np
 import optax
 
 from ..model import ResNet
-from ..train import augment, normalise
+from ..trainer import augment, normalise
 from ._common import _range
 
 def nearest_centroid_distance(embeddings, centroids):

@@ -25,8 +25,12 @@ Measured in ``benchmarks/bench_sim.py`` against looped scipy NNLS.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+Multipliers = tuple[np.ndarray, np.ndarray]  # (support, a): the support rows and their positive multipliers
 
 MARGIN_TOL = 1e-10  # a margin of 1 - 1e-10 counts as satisfied (float64 round-off on P <= 2000 sums)
 REPAIR_ROUNDS = 30  # active-set rounds before giving up on a guess
@@ -37,7 +41,8 @@ LARGEST_ITERATE = 1e15
 CONVERGED_MU = 1e-12  # complementarity at which the guesses stop changing
 
 
-def solve_on_support(G, support, rounds=REPAIR_ROUNDS, gram=None):
+def solve_on_support(G: np.ndarray, support: np.ndarray, rounds: int = REPAIR_ROUNDS,
+                     gram: np.ndarray | None = None) -> Multipliers | None:
     """Exact multipliers from a guessed support, repaired by active-set steps.
 
     Primal-dual active-set rounds first (:func:`primal_dual_active_set`), then,
@@ -56,7 +61,8 @@ def solve_on_support(G, support, rounds=REPAIR_ROUNDS, gram=None):
     return found if found is not None else _lawson_hanson_from(G, last, 2 * G.shape[1] + rounds)
 
 
-def primal_dual_active_set(G, support, rounds=REPAIR_ROUNDS, gram=None):
+def primal_dual_active_set(G: np.ndarray, support: np.ndarray, rounds: int = REPAIR_ROUNDS,
+                           gram: np.ndarray | None = None) -> tuple[Multipliers | None, np.ndarray]:
     """Primal-dual active-set rounds: every ``a <= 0`` leaves the support, every violated margin enters.
 
     Fast (many changes a round) while the support holds at most N examples,
@@ -153,7 +159,7 @@ def _max_step(v, dv):
     return min(1.0, float(np.min(-v[shrinking] / dv[shrinking]))) if shrinking.any() else 1.0
 
 
-def interior_point_supports(G, iterations=MAX_INTERIOR_ITERATIONS):
+def interior_point_supports(G: np.ndarray, iterations: int = MAX_INTERIOR_ITERATIONS) -> Iterator[np.ndarray]:
     """Support-set guesses from a Mehrotra predictor-corrector on ``min |w|^2/2, G w - s = 1, s >= 0``.
 
     In float32 (float64 once float32 runs out of digits), on a shrinking set of
@@ -226,7 +232,7 @@ def _predictor_corrector(Gk, w, s, lam, mu):
     return new if all(np.isfinite(v).all() and np.abs(v).max(initial=0.0) < LARGEST_ITERATE for v in new) else None
 
 
-def support_multipliers(G):
+def support_multipliers(G: np.ndarray) -> Multipliers | None:
     """``(support, a)`` of one problem ``G`` [P, N] (float64), or None where nothing passes the KKT check."""
     P, N = G.shape
     if P <= N:

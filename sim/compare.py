@@ -8,7 +8,7 @@ import xarray as xr
 from prunescale import theory
 
 
-def compare_with_theory(result):
+def compare_with_theory(result: xr.Dataset) -> xr.Dataset:
     """Theory against simulation, per grid point.
 
     The theory is evaluated at the realised sizes: ``alpha_prune = kept / N``

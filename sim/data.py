@@ -17,7 +17,7 @@ import numpy as np
 from prunescale.store import checks
 
 
-def pool_size(N, alpha_tot):
+def pool_size(N: int, alpha_tot: float) -> int:
     """Number of pool examples, ``round(alpha_tot * N)``.
 
     Parameters
@@ -36,7 +36,7 @@ def pool_size(N, alpha_tot):
     return int(round(alpha_tot * N))
 
 
-def kept_size(N, alpha_tot, keep_fraction):
+def kept_size(N: int, alpha_tot: float, keep_fraction: float) -> int:
     """Number of kept examples, ``round(f * P)`` (at least 1), with ``P = pool_size(N, alpha_tot)``.
 
     Parameters
@@ -55,7 +55,7 @@ def kept_size(N, alpha_tot, keep_fraction):
     return max(int(round(keep_fraction * pool_size(N, alpha_tot))), 1)
 
 
-def teacher_and_probe(key, N, theta_deg):
+def teacher_and_probe(key: jax.Array, N: int, theta_deg: float) -> tuple[jax.Array, jax.Array]:
     """A uniform unit teacher and a unit probe at exactly ``theta_deg`` to it.
 
     The probe is ``cos(theta) T + sin(theta) v`` with ``v`` a random unit
@@ -86,7 +86,7 @@ def teacher_and_probe(key, N, theta_deg):
     return teacher, jnp.cos(th) * teacher + jnp.sin(th) * v
 
 
-def kept_indices(key, margins, kept, policy):
+def kept_indices(key: jax.Array, margins: jax.Array, kept: int, policy: str) -> jax.Array:
     """Indices of the ``kept`` examples a policy keeps, given probe margins.
 
     hard: the smallest ``|m|``; easy: the largest; random: a random subset.
@@ -100,7 +100,8 @@ def kept_indices(key, margins, kept, policy):
 
 
 @partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
-def draw_pruned(key, theta_deg, *, N, pool, kept, policy):
+def draw_pruned(key: jax.Array, theta_deg: float, *, N: int, pool: int, kept: int,
+                policy: str) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """One pruned training set: ``(X, y, teacher, probe)``.
 
     ``X`` has shape ``[kept, N]`` (rows are examples), ``y = sign(X @ teacher)``.
@@ -131,7 +132,8 @@ def draw_pruned(key, theta_deg, *, N, pool, kept, policy):
     return X, jnp.sign(X @ teacher), teacher, probe
 
 
-def draw(seed, N, alpha_tot, keep_fraction, theta=0.0, policy="hard"):
+def draw(seed: int, N: int, alpha_tot: float, keep_fraction: float, theta: float = 0.0,
+         policy: str = "hard") -> tuple[np.ndarray, ...]:
     """Convenience wrapper: one pruned set from an integer seed, as numpy arrays.
 
     Examples

@@ -15,15 +15,19 @@ from __future__ import annotations
 import itertools
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable, Sequence, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from prunescale.store import KeyedStore, checks
+from prunescale.store import KeyedStore, PathLike, checks
+
 
 from .data import draw_pruned, kept_size, pool_size
+
+Axis = Union[float, Sequence[float]]  # one value of a grid axis, or several
 from .solver import default_solver, max_margin_reference, solve_batch, solve_batch_cpu
 
 FIELDS = ("error", "R", "rho", "kappa", "gap")
@@ -47,7 +51,8 @@ def _numbers(name, value):
     return values
 
 
-def check_grid(N, alpha_tot, keep_fraction, theta, policy, seeds):
+def check_grid(N: Axis, alpha_tot: Axis, keep_fraction: Axis, theta: Axis, policy: str | Sequence[str],
+               seeds: int | Sequence[int]) -> tuple[list, ...]:
     """Validate the grid's axes; return them as lists.  Errors name the parameter (store.checks wording)."""
     Ns = _numbers("N", N)
     for n in Ns:
@@ -110,7 +115,7 @@ def _seed_key(seed):
     return jax.random.PRNGKey(seed)
 
 
-RUNNERS = {"jax": _run_batch, "active-set": _run_batch_active_set, "nnls": _run_batch_reference}
+RUNNERS: dict[str, Callable[..., Any]] = {"jax": _run_batch, "active-set": _run_batch_active_set, "nnls": _run_batch_reference}
 SOLVER_DESCRIPTIONS = {
     "jax": "sim.max_margin (JAX Lawson-Hanson, duality-gap certified); uncertified problems re-solved by scipy NNLS",
     "active-set": "sim.active_set (support guess, exact solve, KKT check; NNLS where it finds none), duality-gap certified",
@@ -118,7 +123,7 @@ SOLVER_DESCRIPTIONS = {
 }
 
 
-def memory_budget():
+def memory_budget() -> int:
     """Bytes one batch of seeds may take: :data:`MEMORY_BUDGET` on CPU, a share of the device's memory on an
     accelerator (a GPU is latency-bound at small batches: its throughput grows with the batch)."""
     devices = jax.devices()
@@ -126,12 +131,12 @@ def memory_budget():
     return int(ACCELERATOR_MEMORY_SHARE * limit * len(devices)) if limit else MEMORY_BUDGET  # batches are sharded
 
 
-def problem_bytes(N, pool, kept):
+def problem_bytes(N: int, pool: int, kept: int) -> int:
     """Memory one problem takes while it is drawn and solved (float64 pool, kept set and working set)."""
     return 8 * (3 * pool * N + 4 * kept * N + 6 * min(kept, N + 1) ** 2)
 
 
-def check_fits(N, pool, kept):
+def check_fits(N: int, pool: int, kept: int) -> None:
     """A one-line error, before anything is allocated, where one problem alone exceeds the memory budget
     (seeds are chunked to fit it; a single problem cannot be)."""
     need, limit = problem_bytes(N, pool, kept), memory_budget()
@@ -142,7 +147,7 @@ def check_fits(N, pool, kept):
         )
 
 
-def batch_size(N, pool, kept):
+def batch_size(N: int, pool: int, kept: int) -> int:
     """Problems per batch that fit :func:`memory_budget`."""
     return max(1, memory_budget() // problem_bytes(N, pool, kept))
 
@@ -156,17 +161,18 @@ def _shard(keys):
     return jax.device_put(keys, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
-def run_point(N, alpha_tot, keep_fraction, theta, policy, seeds, solver="jax"):
+def run_point(N: int, alpha_tot: float, keep_fraction: float, theta: float, policy: str, seeds: Sequence[int],
+              solver: str = "jax") -> dict:
     """All seeds of one grid point: dict of per-seed arrays (and how many needed the reference)."""
     pool = pool_size(N, alpha_tot)
     kept = kept_size(N, alpha_tot, keep_fraction)
-    seeds = np.asarray(seeds)
+    seed_array = np.asarray(seeds)
     size = batch_size(N, pool, kept)
-    out = {name: np.empty(len(seeds)) for name in FIELDS}
-    out["reference"] = np.zeros(len(seeds), bool)
+    out = {name: np.empty(len(seed_array)) for name in FIELDS}
+    out["reference"] = np.zeros(len(seed_array), bool)
     with jax.enable_x64(True):
-        for start in range(0, len(seeds), size):
-            chunk = seeds[start : start + size]
+        for start in range(0, len(seed_array), size):
+            chunk = seed_array[start : start + size]
             keys = _shard(jax.vmap(_seed_key)(jnp.asarray(chunk)))
             run = RUNNERS[solver]
             sizes = dict(N=N, pool=pool, kept=kept, policy=policy)
@@ -183,17 +189,17 @@ def run_point(N, alpha_tot, keep_fraction, theta, policy, seeds, solver="jax"):
 
 
 def simulate(
-    N,
-    alpha_tot,
-    keep_fraction,
-    theta=0.0,
-    policy="hard",
-    seeds=16,
+    N: Axis,
+    alpha_tot: Axis,
+    keep_fraction: Axis,
+    theta: Axis = 0.0,
+    policy: str | Sequence[str] = "hard",
+    seeds: int | Sequence[int] = 16,
     *,
-    solver=None,
-    cache_dir=None,
-    progress=False,
-):
+    solver: str | None = None,
+    cache_dir: PathLike | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
     """Simulate the teacher-student pruning experiment over a grid.
 
     Parameters

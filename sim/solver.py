@@ -27,13 +27,15 @@ can never be certified: it is flagged (or raises), never returned silently.
 from __future__ import annotations
 
 from functools import partial
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import nnls
 
+Array = Union[jax.Array, np.ndarray]  # JAX arrays from the batched solver, numpy from the CPU one
 DEFAULT_TOL = 1e-10  # relative duality gap; typical agreement with NNLS is 1e-12
 
 
@@ -48,12 +50,12 @@ class MaxMarginResult(NamedTuple):
     steps : the number of active-set rounds.
     """
 
-    w: jax.Array
-    kappa: jax.Array
-    gap: jax.Array
-    min_margin: jax.Array
-    certified: jax.Array
-    steps: jax.Array
+    w: Array
+    kappa: Array
+    gap: Array
+    min_margin: Array
+    certified: Array
+    steps: Array
 
 
 def _passive_rows(G, slots):
@@ -99,7 +101,7 @@ class _Dropping(NamedTuple):
     inverse: jax.Array
     u: jax.Array
     z: jax.Array  # the unconstrained solution on the passive set
-    drops: jax.Array
+    drops: jax.Array | int
 
 
 def _lawson_hanson_rounds(G, margin_tol):
@@ -127,10 +129,10 @@ def _lawson_hanson_rounds(G, margin_tol):
         slots, rows = s.slots.at[q].set(P), s.passive_rows.at[q].set(0.0)
         return _Dropping(slots, rows, inverse, u, _refined_coefficients(rows, slots < P, inverse), s.drops + 1)
 
-    def dropping(s: _Dropping):
+    def dropping(s: _Dropping) -> jax.Array:
         return jnp.any((s.slots < P) & (s.z <= 0)) & (s.drops < k)
 
-    def bordered(s: RoundState, j, want):
+    def bordered(s: RoundState, j: jax.Array, want: jax.Array) -> _Dropping:
         """The state with example ``j`` bordered into the first empty slot (where ``want``), then the drops."""
         occupied = s.slots < P
         slot = jnp.argmin(occupied)  # the first empty slot
@@ -171,7 +173,7 @@ def _lawson_hanson_rounds(G, margin_tol):
     return start, add_step
 
 
-def _refactored(G, state: RoundState) -> RoundState:
+def _refactored(G: jax.Array, state: RoundState) -> RoundState:
     """The round's state with the passive set's inverse Gram matrix recomputed exactly (empty slots stay zero)."""
     occupied = state.slots < G.shape[0]
     both = occupied[:, None] & occupied[None, :]
@@ -237,7 +239,7 @@ def _certified_answer(G, u, slots):
 
 
 @partial(jax.jit, static_argnames=("tol", "max_rounds"))
-def solve_batch(G, *, tol=DEFAULT_TOL, max_rounds=None):
+def solve_batch(G: jax.Array, *, tol: float = DEFAULT_TOL, max_rounds: int | None = None) -> MaxMarginResult:
     """Jittable core: ``G = y[..., None] * X`` of shape [B, P, N] -> :class:`MaxMarginResult`.
 
     Pure JAX, so it composes with vmap, jit and sharding.  Uncertified
@@ -253,7 +255,7 @@ def solve_batch(G, *, tol=DEFAULT_TOL, max_rounds=None):
     return MaxMarginResult(w, kappa, gap, min_margin, certified, steps)
 
 
-def solve_batch_cpu(G, *, tol=DEFAULT_TOL):
+def solve_batch_cpu(G: np.ndarray, *, tol: float = DEFAULT_TOL) -> MaxMarginResult:
     """The CPU core: ``G`` [B, P, N] (numpy float64) -> :class:`MaxMarginResult` (numpy).
 
     Each problem by :func:`sim.active_set.support_multipliers` (support guess,
@@ -304,12 +306,13 @@ def _nnls_multipliers(G):
 SOLVERS = ("jax", "active-set")
 
 
-def default_solver():
+def default_solver() -> str:
     """ "active-set" on CPU, where it is fastest (benchmarks/bench_sim.py); "jax" on accelerators."""
     return "active-set" if jax.default_backend() == "cpu" else "jax"
 
 
-def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True, solver=None):
+def max_margin(X: ArrayLike, y: ArrayLike, *, tol: float = DEFAULT_TOL, strict: bool = True,
+               solver: str | None = None) -> MaxMarginResult:
     """Max-margin (hard-margin SVM, no bias) students for a batch of problems.
 
     Parameters
@@ -377,7 +380,7 @@ def max_margin(X, y, *, tol=DEFAULT_TOL, strict=True, solver=None):
     return res
 
 
-def max_margin_reference(X, y):
+def max_margin_reference(X: ArrayLike, y: ArrayLike) -> np.ndarray:
     """The exact reference: one problem, scipy NNLS on the least-distance form.
 
     Lawson and Hanson: with ``E = [G^T; 1^T]`` and ``u = argmin_{u>=0}

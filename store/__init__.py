@@ -6,6 +6,7 @@ them.  Public API::
     atomic_write(path, data), save_json(record, path), save_npz(path, **arrays), load_json(path)
     check_output_file(path), check_output_folder(path) -> fail before the work, not after it
     claim_output_folder(path, owner) -> the one rule for output folders: never replace another's results
+    PathLike                     -> the type of a path as a user gives it (str or os.PathLike)
     OWNER_FILE                   -> the record in each output folder of the command and settings that wrote it
     normal_mode(directory=False) -> the file mode a plain ``open`` or ``mkdir`` gives (for folders built elsewhere)
     jsonable(x)                  -> ``json.dumps`` default for numpy values and paths
@@ -20,6 +21,7 @@ from .checks import POLICIES
 from .digest import digest
 from .files import (
     OWNER_FILE,
+    PathLike,
     atomic_write,
     check_output_file,
     check_output_folder,
@@ -35,6 +37,7 @@ from .keyed import ConfigMismatch, CorruptEntry, KeyedStore
 __all__ = [
     "OWNER_FILE",
     "POLICIES",
+    "PathLike",
     "ConfigMismatch",
     "CorruptEntry",
     "KeyedStore",

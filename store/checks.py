@@ -6,12 +6,17 @@ a NaN or a traceback from deep inside a solver.
 
 from __future__ import annotations
 
+from typing import Literal, Sequence, TypeVar
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+T = TypeVar("T")
 
 POLICIES = ("hard", "easy", "random")  # keep the highest scores, the lowest, or a random subset
 
 
-def as_array(name, value):
+def as_array(name: str, value: ArrayLike) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -21,7 +26,7 @@ def as_array(name, value):
     return arr
 
 
-def positive(name, value, upper=None):
+def positive(name: str, value: ArrayLike, upper: float | None = None) -> np.ndarray:
     arr = as_array(name, value)
     bad = arr <= 0 if upper is None else (arr <= 0) | (arr > upper)
     if np.any(bad):
@@ -30,7 +35,7 @@ def positive(name, value, upper=None):
     return arr
 
 
-def keep_fraction(value, name="keep_fraction"):
+def keep_fraction(value: ArrayLike, name: str = "keep_fraction") -> np.ndarray:
     arr = as_array(name, value)
     bad = (arr <= 0) | (arr > 1)
     if np.any(bad):
@@ -38,7 +43,7 @@ def keep_fraction(value, name="keep_fraction"):
     return arr
 
 
-def theta(value, name="theta"):
+def theta(value: ArrayLike, name: str = "theta") -> np.ndarray:
     arr = as_array(name, value)
     bad = (arr < 0) | (arr > 90)
     if np.any(bad):
@@ -46,18 +51,19 @@ def theta(value, name="theta"):
     return arr
 
 
-def policy(value, allowed=POLICIES):
+def policy(value: str, allowed: Sequence[str] = POLICIES) -> str:
     return one_of("policy", value, allowed)
 
 
-def one_of(name, value, allowed):
+def one_of(name: str, value: T, allowed: Sequence[T]) -> T:
     """``value`` if it is one of ``allowed``, else an error that lists them."""
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
     return value
 
 
-def fraction_in(name, value, low, high, closed="neither"):
+def fraction_in(name: str, value: ArrayLike, low: float, high: float,
+                closed: Literal["neither", "low", "high", "both"] = "neither") -> np.ndarray:
     """A scalar between ``low`` and ``high``; ``closed`` says which ends are allowed ("neither", "low", "high",
     "both"), and the message writes the interval as the user may give it, e.g. ``[0, 1)``."""
     arr = as_array(name, value)

@@ -10,7 +10,7 @@ import numpy as np
 from .files import jsonable
 
 
-def digest(obj, length=16) -> str:
+def digest(obj: object, length: int | None = 16) -> str:
     """A stable sha256 hex digest, cut to ``length`` characters (``None``: all 64).
 
     Bytes are hashed as they are, a numpy array by its raw C-order bytes, and

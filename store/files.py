@@ -12,11 +12,15 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+PathLike = Union[str, "os.PathLike[str]"]  # a path as a user gives it
 
 
-def jsonable(x):
+def jsonable(x: object) -> object:
     """``json.dumps`` default: numpy arrays and scalars as plain Python, paths as strings."""
     if isinstance(x, np.ndarray):
         return x.tolist()
@@ -27,14 +31,14 @@ def jsonable(x):
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")
 
 
-def normal_mode(directory=False):
+def normal_mode(directory: bool = False) -> int:
     """The mode a plain ``open`` or ``mkdir`` gives: 0666 or 0777 less the umask (temporary files get 0600)."""
     mask = os.umask(0)
     os.umask(mask)
     return (0o777 if directory else 0o666) & ~mask
 
 
-def atomic_write(path, data: bytes | str):
+def atomic_write(path: PathLike, data: bytes | str) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``.
 
     The file gets the mode a plain ``open`` would give it (0666 less the umask),
@@ -54,12 +58,12 @@ def atomic_write(path, data: bytes | str):
         raise
 
 
-def save_json(record, path, indent=1):
+def save_json(record: object, path: PathLike, indent: int = 1) -> None:
     """Atomically write ``record`` as JSON (numpy values allowed)."""
     atomic_write(path, json.dumps(record, indent=indent, default=jsonable) + "\n")
 
 
-def load_json(path):
+def load_json(path: PathLike) -> Any:
     """Read a JSON file; a truncated or foreign file is a ValueError that names it."""
     path = Path(path)
     try:
@@ -68,14 +72,14 @@ def load_json(path):
         raise ValueError(f"{path} is not valid JSON ({exc})") from None
 
 
-def save_npz(path, **arrays):
+def save_npz(path: PathLike, **arrays: ArrayLike) -> None:
     """Atomically write numpy arrays as an ``.npz`` file."""
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as its own keywords
     atomic_write(path, buffer.getvalue())
 
 
-def check_output_folder(path, name="out"):
+def check_output_folder(path: PathLike, name: str = "out") -> Path:
     """``path`` as a Path if a folder can be made or written there; else a one-line error, before any work."""
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -84,7 +88,7 @@ def check_output_folder(path, name="out"):
     return path
 
 
-def check_output_file(path, name="out"):
+def check_output_file(path: PathLike, name: str = "out") -> Path:
     """``path`` as a Path if a file can be written there; else a one-line error, before any work."""
     path = Path(path)
     if path.is_dir():
@@ -93,7 +97,7 @@ def check_output_file(path, name="out"):
     return path
 
 
-def _check_creatable(folder: Path, name):
+def _check_creatable(folder: Path, name: str) -> None:
     existing = folder
     while not existing.exists():
         existing = existing.parent
@@ -106,7 +110,7 @@ def _check_creatable(folder: Path, name):
 OWNER_FILE = ".prunescale.json"  # in every output folder: which command wrote it, with which settings
 
 
-def claim_output_folder(path, owner: dict, name="--out", write=True):
+def claim_output_folder(path: PathLike, owner: dict, name: str = "--out", write: bool = True) -> Path:
     """The one rule for output folders: ``path`` as a Path once it is this work's, else a one-line error, before
     any work.
 

@@ -22,12 +22,12 @@ import io
 import json
 import warnings
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
 from .digest import digest
-from .files import atomic_write, jsonable, save_json
+from .files import PathLike, atomic_write, jsonable, save_json
 
 
 class ConfigMismatch(ValueError):
@@ -40,7 +40,7 @@ class CorruptEntry(UserWarning):
 
 class Entry(NamedTuple):
     config: dict
-    value: object
+    value: Any
     arrays: dict
 
 
@@ -56,18 +56,18 @@ def _content_digest(value, arrays):
 class KeyedStore:
     """Entries under ``root``, named ``<prefix>-<digest of config>``."""
 
-    def __init__(self, root, prefix="entry"):
+    def __init__(self, root: PathLike, prefix: str = "entry") -> None:
         self.root = Path(root)
         self.prefix = prefix
 
-    def key(self, config) -> str:
+    def key(self, config: object) -> str:
         return digest(config)
 
-    def paths(self, config):
+    def paths(self, config: object) -> tuple[Path, Path]:
         stem = self.root / f"{self.prefix}-{self.key(config)}"
         return stem.with_suffix(".json"), stem.with_suffix(".npz")
 
-    def load(self, config) -> Entry | None:
+    def load(self, config: object) -> Entry | None:
         """The entry made under exactly ``config``, or None (missing, or corrupt and set aside)."""
         meta, _ = self.paths(config)
         entry = self._read(meta)
@@ -77,10 +77,10 @@ class KeyedStore:
             raise ConfigMismatch(f"store entry {meta} was made under another configuration; refusing to mix it in")
         return entry
 
-    def contains(self, config) -> bool:
+    def contains(self, config: object) -> bool:
         return self.load(config) is not None
 
-    def save(self, config, value=None, arrays=None) -> Path:
+    def save(self, config: object, value: object = None, arrays: dict | None = None) -> Path:
         meta, data = self.paths(config)
         arrays = {k: np.asarray(v) for k, v in (arrays or {}).items()}
         value = _canonical(value)
@@ -92,7 +92,7 @@ class KeyedStore:
         save_json(record, meta)  # last: an entry counts only once its JSON exists
         return meta
 
-    def entries(self):
+    def entries(self) -> Iterator[Entry]:
         """Every readable, intact entry (corrupt ones are set aside), in file-name order."""
         for meta in sorted(self.root.glob(f"{self.prefix}-*.json")):
             entry = self._read(meta)
@@ -110,14 +110,15 @@ class KeyedStore:
                     arrays = {k: npz[k] for k in record["arrays"]}
             intact = record["digest"] == _content_digest(record["value"], arrays)
         except Exception as exc:  # any unreadable entry is set aside, whatever broke it
-            return self._set_aside(meta, f"is unreadable ({type(exc).__name__}: {exc})")
+            self._set_aside(meta, f"is unreadable ({type(exc).__name__}: {exc})")
+            return None
         if not intact:
-            return self._set_aside(meta, "does not match its digest")
+            self._set_aside(meta, "does not match its digest")
+            return None
         return Entry(record["config"], record["value"], arrays)
 
-    def _set_aside(self, meta: Path, why: str):
+    def _set_aside(self, meta: Path, why: str) -> None:
         for path in (meta, meta.with_suffix(".npz")):
             if path.exists():
                 path.replace(path.with_name(path.name + ".corrupt"))
         warnings.warn(f"store entry {meta} {why}; set aside as {meta.name}.corrupt and recomputed", CorruptEntry, 2)
-        return None

@@ -30,6 +30,7 @@ from functools import lru_cache
 
 import mpmath as mp
 import numpy as np
+from numpy.typing import ArrayLike
 import sympy as sp
 
 from prunescale.store import checks
@@ -50,7 +51,7 @@ g2 = (x**2 + 1) * _Phi(x) + x * _phi(x)
 
 
 @lru_cache(maxsize=None)
-def antiderivatives():
+def antiderivatives() -> tuple[sp.Expr, sp.Expr]:
     """Antiderivatives ``G1' = Phi`` and ``G3' = g2`` vanishing at -infinity.
 
     sympy checks each by differentiation and by its limit at -infinity.
@@ -64,7 +65,7 @@ def antiderivatives():
 
 
 @lru_cache(maxsize=None)
-def no_pruning_equations():
+def no_pruning_equations() -> tuple[sp.Expr, sp.Expr]:
     """The two large-alpha equations as sympy expressions in ``k`` (and
     ``S = alpha sqrt(2/pi) s``): ``S * I3(k) = 1`` and ``S * I1(k) = 1``."""
     G1, G3 = antiderivatives()
@@ -75,7 +76,7 @@ def no_pruning_equations():
 
 
 @lru_cache(maxsize=None)
-def no_pruning_coefficient(digits=30):
+def no_pruning_coefficient(digits: int = 30) -> float:
     """``c_inf = lim alpha * eps(alpha)`` without pruning (about 0.5005).
 
     Eliminating ``S`` leaves ``I3(k) = I1(k)``; then
@@ -89,7 +90,7 @@ def no_pruning_coefficient(digits=30):
 
 
 @lru_cache(maxsize=None)
-def scaled_hard_equations():
+def scaled_hard_equations() -> tuple[sp.Expr, sp.Expr]:
     """Equations of the f -> 0 keep-hard limit in ``(k, sigma)`` at ``alpha``:
 
     alpha sigma [G3(k) - G3(k - 1/sigma)] = 1
@@ -102,7 +103,7 @@ def scaled_hard_equations():
 
 
 @lru_cache(maxsize=None)
-def capacity_threshold():
+def capacity_threshold() -> sp.Expr:
     """The ``alpha_prune`` below which the f -> 0 error is no longer small.
 
     As ``sigma -> infinity`` (the student's angle much larger than the kept
@@ -125,7 +126,7 @@ def _scaled_solver():
     return sp.lambdify((k, sigma, alpha), [e3, e1], "mpmath")
 
 
-def hard_pruning_excess(alpha_prune):
+def hard_pruning_excess(alpha_prune: ArrayLike) -> np.ndarray:
     """``c(alpha_prune) = lim_{f->0} eps(alpha_prune, f) / eps_full(alpha_prune / f)``.
 
     The excess error of keeping only the hardest ``alpha_prune * N`` examples
@@ -169,7 +170,7 @@ def hard_pruning_excess(alpha_prune):
     return res if np.ndim(alpha_prune) else res[0]
 
 
-def main():
+def main() -> None:
     G1, G3 = antiderivatives()
     print("Antiderivatives (checked by sympy):")
     print("  Int Phi =", sp.simplify(G1))

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from prunescale.store import checks
 from ._integrand import Problem, Quadrature, kept_interval
@@ -58,12 +59,13 @@ class TheoryResult:
     policy: str
 
     @property
-    def alpha_tot(self):
+    def alpha_tot(self) -> np.ndarray:
         """The pool size per dimension, ``alpha_prune / keep_fraction``."""
         return self.alpha_prune / self.keep_fraction
 
 
-def solve(alpha_prune, keep_fraction, theta=0.0, policy="hard", *, strict=True, nodes=12, beyond_verified=False):
+def solve(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: str = "hard", *,
+          strict: bool = True, nodes: int = 12, beyond_verified: bool = False) -> TheoryResult:
     """Solve the replica saddle point for pruned max-margin learning.
 
     Parameters
@@ -173,7 +175,7 @@ def solve(alpha_prune, keep_fraction, theta=0.0, policy="hard", *, strict=True, 
     )
 
 
-def check_verified(alpha_prune, keep_fraction, theta, policy):
+def check_verified(alpha_prune: np.ndarray, keep_fraction: np.ndarray, theta: np.ndarray, policy: str) -> None:
     """A one-line error where a pruned point lies outside the verified domain of its policy and metric:
     ``alpha_prune / keep_fraction <= VERIFIED_POOL`` where ``theta > 0``, ``alpha_prune <= VERIFIED_EASY_KEPT``
     for keep-easy at ``theta = 0``."""
@@ -235,7 +237,7 @@ def _solve_group(alpha, f, theta_deg, policy, planar, rule):
     return best
 
 
-def test_error(alpha_prune, keep_fraction, theta=0.0, policy="hard"):
+def test_error(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: str = "hard") -> float | np.ndarray:
     """Test error ``arccos(R) / pi`` of the max-margin student.
 
     Same arguments as :func:`solve`; returns only the error (a float for

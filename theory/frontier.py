@@ -11,6 +11,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
 from prunescale.store import checks
@@ -50,13 +51,13 @@ class Frontier:
     max_pool: float | None
 
     @functools.cached_property
-    def f_min(self):
+    def f_min(self) -> float:
         from .keep_fraction import keep_fraction_floor  # which builds on the frontier's searches
 
         return keep_fraction_floor(self.theta) if self.policy == "hard" else float("nan")
 
 
-def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
+def pareto_frontier(alpha_prune: ArrayLike, theta: float = 0.0, policy: str = "hard", max_pool: float | None = None) -> Frontier:
     """Lowest test error reachable with ``alpha_prune`` kept examples per dimension.
 
     For each ``alpha_prune`` the keep fraction is optimised continuously (in
@@ -130,7 +131,8 @@ def pareto_frontier(alpha_prune, theta=0.0, policy="hard", max_pool=None):
     )
 
 
-def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
+def kept_size_for_error(target_error: float, theta: float = 0.0, policy: str = "hard",
+                        max_pool: float | None = None) -> tuple[float, float]:
     """Budget view: the smallest kept set ``alpha_prune`` whose frontier error
     reaches ``target_error`` (given the largest pool ``max_pool``).
 
@@ -172,7 +174,7 @@ def kept_size_for_error(target_error, theta=0.0, policy="hard", max_pool=None):
 TIE_RTOL = 1e-9  # above the solver's round-off (about 1e-11 relative), below real gaps (1e-8 at theta = 89.99)
 
 
-def best_policy(alpha_tot, keep_fraction, theta=0.0):
+def best_policy(alpha_tot: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The easy/hard crossover: which policy gives the lower error at each
     ``(alpha_tot, keep_fraction)``.
 

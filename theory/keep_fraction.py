@@ -7,15 +7,15 @@ other, and the answer's fields are arrays of that shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
-
-from prunescale.store import checks
-
 import dataclasses
 import functools
 import inspect
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from prunescale.store import checks
 
 from ._search import F_FLOOR, SMALLEST_KEPT, checked_pool, error_at, minimise, search_error, smallest_within, verified_policies
 from .error import ConvergenceError
@@ -92,7 +92,7 @@ class Choice:
 
 
 @_one_pool_at_a_time("alpha_tot", "theta")
-def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
+def optimal_keep_fraction(alpha_tot: ArrayLike, theta: ArrayLike = 0.0, rtol: float = 1e-3) -> Choice:
     """Best policy and keep fraction for a fixed pool of ``alpha_tot * N`` examples.
 
     The error is minimised over ``f`` and the policy.  The minimum is often
@@ -138,7 +138,7 @@ def optimal_keep_fraction(alpha_tot, theta=0.0, rtol=1e-3):
         f_top = 1.0 if full <= limit else f
         if min(e, full) <= limit:
             choices[policy] = smallest_within(at, th, policy, limit, f_top)
-    policy = min(choices, key=choices.get)
+    policy = min(choices, key=lambda p: choices[p])
     f = choices[policy]
     f_high = 1.0 if full <= limit else best[policy][0]
     return Choice(
@@ -181,7 +181,7 @@ class Lossless:
 
 
 @_one_pool_at_a_time("alpha_tot", "theta")
-def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
+def lossless_keep_fraction(alpha_tot: ArrayLike, theta: ArrayLike = 0.0, tolerance: float = 0.01) -> Lossless:
     """Smallest keep fraction whose error is within ``tolerance`` of the full pool.
 
     This answers "how much of my data can I prune without hurting the
@@ -212,7 +212,7 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
     full = float(error_at(at, 1.0, 0.0, "random"))
     limit = (1.0 + tol) * full
     by = {policy: smallest_within(at, th, policy, limit, 1.0) for policy in verified_policies(at, th)}
-    policy = min(by, key=by.get)
+    policy = min(by, key=lambda p: by[p])
     f = by[policy]
     return Lossless(
         alpha_tot=at,
@@ -228,7 +228,7 @@ def lossless_keep_fraction(alpha_tot, theta=0.0, tolerance=0.01):
 
 
 @_one_pool_at_a_time("theta")
-def keep_fraction_floor(theta, tolerance=0.01):
+def keep_fraction_floor(theta: ArrayLike, tolerance: float = 0.01) -> float | np.ndarray:
     """The floor ``f_min(theta)``: pruning a large pool harder than this loses.
 
     With a metric at angle ``theta > 0``, keep-hard is lossless (error within

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+from prunescale.store import PathLike
 
 from . import fits
 
@@ -13,7 +17,7 @@ CROSSOVER_SIGMAS = 2.0  # a policy wins where the error difference exceeds this 
 RUN_COLUMNS = ("metric", "policy", "pool_size", "keep_fraction", "n_train", "seed", "budget", "test_error")
 
 
-def read_runs(csv, class_balanced=None) -> pd.DataFrame:
+def read_runs(csv: PathLike, class_balanced: bool | None = None) -> pd.DataFrame:
     """The runs table written by a sweep, or a one-line error naming the file and what is wrong with it.
 
     ``class_balanced`` True or False keeps only the runs pruned that way (a table may hold both: the fair
@@ -39,7 +43,7 @@ def read_runs(csv, class_balanced=None) -> pd.DataFrame:
     return frame
 
 
-def curves(frame: pd.DataFrame):
+def curves(frame: pd.DataFrame) -> dict[tuple, pd.DataFrame]:
     """Mean test error and its standard error per (pool, metric, policy, kept size), over seeds.
 
     Keeping everything (f = 1, run once as "random") belongs to every curve of its pool.
@@ -84,13 +88,13 @@ def _pooled_stderr(stats):
     return np.maximum(np.where(np.isfinite(se), se, 0.0), pooled * e)
 
 
-def fit_curves(csv, class_balanced=None):
+def fit_curves(csv: PathLike, class_balanced: bool | None = None) -> dict:
     """Per curve: every law's fit and AIC, held-out scores, and for pruned curves the criterion.
 
     ``class_balanced``: as in :func:`read_runs`."""
     frame = read_runs(csv, class_balanced)
     table = curves(frame)
-    summary = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
+    summary: dict[str, Any] = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
     for (pool, metric, policy), stats in table.items():
         n, e = stats.n_train.values.astype(float), stats["mean"].values
         se = _pooled_stderr(stats)
@@ -123,7 +127,7 @@ def fit_curves(csv, class_balanced=None):
     return summary
 
 
-def calibrate_runs(csv, class_balanced=None):
+def calibrate_runs(csv: PathLike, class_balanced: bool | None = None) -> dict:
     """Fit (d, A) on the random runs, then theta per metric and policy in each pool; compare best keep fractions.
 
     The effective dimension and scale belong to the network and the data, not
@@ -141,7 +145,7 @@ def calibrate_runs(csv, class_balanced=None):
         raise ValueError(f"{csv} holds no random-pruning runs: the scale (d, A) is fitted on them")
     r = pd.concat(randoms)
     scale = calibrate.fit_scale(r.n_train.values, r["mean"].values, r.se.values)
-    out = {
+    out: dict[str, Any] = {
         "runs": int(len(frame)),
         "scale": {"d": scale.d, "A": scale.A, "A_times_d": scale.A * scale.d, "chi2": scale.chi2, "points": len(r)},
         "pools": [],

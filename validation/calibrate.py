@@ -36,9 +36,10 @@ the winner changes, to compare with the winner the runs show.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.optimize import brentq, minimize
 
 from prunescale import theory
@@ -51,7 +52,7 @@ class Scale(NamedTuple):
     A: float  # error scale
     chi2: float
 
-    def alpha(self, n):
+    def alpha(self, n: ArrayLike) -> np.ndarray:
         """Examples per dimension of ``n`` examples."""
         return np.asarray(n, float) / self.d
 
@@ -71,10 +72,10 @@ class Warp(NamedTuple):
     points: int
     A: float = 1.0
 
-    def random_error(self, n):
+    def random_error(self, n: ArrayLike) -> np.ndarray:
         return self.amplitude * np.asarray(n, float) ** self.exponent
 
-    def alpha(self, n):
+    def alpha(self, n: ArrayLike) -> np.ndarray:
         return _alpha_at_random_error(self.random_error(n))
 
 
@@ -97,7 +98,7 @@ def _random_error_table():
     return _random_error_table.cache
 
 
-def fit_warp(n, error, stderr) -> Warp:
+def fit_warp(n: ArrayLike, error: ArrayLike, stderr: ArrayLike) -> Warp:
     """The random curve as a power law, weighted least squares in log-log (the relative error of each point
     is ``stderr / error``)."""
     n, e, se = (np.asarray(a, float) for a in (n, error, stderr))
@@ -111,7 +112,7 @@ def fit_warp(n, error, stderr) -> Warp:
     return Warp(float(np.exp(beta[0])), float(beta[1]), tuple(map(tuple, cov.tolist())), chi2, int(n.size))
 
 
-def warp_band(warp: Warp, n, sigmas=1.96):
+def warp_band(warp: Warp, n: ArrayLike, sigmas: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
     """The random curve's ``(low, high)`` at ``n`` from the fit's parameter uncertainty alone."""
     x = np.column_stack([np.ones_like(np.asarray(n, float)), np.log(np.asarray(n, float))])
     sd = np.sqrt(np.einsum("ij,jk,ik->i", x, np.asarray(warp.cov), x))
@@ -127,7 +128,7 @@ class Angle(NamedTuple):
     profile: list  # (theta, chi2) on the grid
 
 
-def fit_scale(n, error, stderr):
+def fit_scale(n: ArrayLike, error: ArrayLike, stderr: ArrayLike) -> Scale:
     """``(d, A)`` such that ``A * eps_random(n / d)`` matches the random curve (weighted)."""
     n, e, se = (np.asarray(a, float) for a in (n, error, stderr))
 
@@ -150,7 +151,8 @@ def fit_scale(n, error, stderr):
     return Scale(float(d), float(A), float(best.fun))
 
 
-def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale | Warp, grid=THETA_GRID):
+def fit_theta(n: ArrayLike, error: ArrayLike, stderr: ArrayLike, keep_fraction: ArrayLike, policy: str | Sequence[str],
+              scale: Scale | Warp, grid: np.ndarray = THETA_GRID) -> Angle:
     """The effective metric angle of pruned curves, with profile-likelihood intervals.
 
     ``policy`` is "hard" or "easy", or one of them per point (a metric's two
@@ -199,7 +201,8 @@ def fit_theta(n, error, stderr, keep_fraction, policy, scale: Scale | Warp, grid
     )
 
 
-def _profile(n, e, se, f, groups, scale: Scale | Warp, grid):
+def _profile(n: np.ndarray, e: np.ndarray, se: np.ndarray, f: np.ndarray, groups: list, scale: Scale | Warp,
+             grid: np.ndarray) -> np.ndarray:
     """The chi-square at every grid angle, in one broadcast theory call per policy (the per-angle loop's
     numbers to about 1e-12: the solver's array operations round by chunk)."""
     pred = np.empty((grid.size, e.size))
@@ -210,7 +213,7 @@ def _profile(n, e, se, f, groups, scale: Scale | Warp, grid):
     return np.nansum(((pred - e) / se) ** 2, axis=1)
 
 
-def theory_keep_fraction(pool_size, scale: Scale, theta):
+def theory_keep_fraction(pool_size: int, scale: Scale, theta: float) -> dict:
     """The calibrated theory's best policy and keep fraction for a pool of ``pool_size`` examples."""
     ch = theory.optimal_keep_fraction(pool_size / scale.d, theta)
     return dict(policy=ch.policy, keep_fraction=ch.keep_fraction, best_range=list(ch.best_range))
@@ -219,7 +222,7 @@ def theory_keep_fraction(pool_size, scale: Scale, theta):
 CROSSOVER_ALPHA = np.geomspace(0.05, 1e4, 200)  # pool sizes scanned for a change of winner, in units of d
 
 
-def theory_crossover(pool_size, keep_fraction, scale: Scale, theta):
+def theory_crossover(pool_size: int, keep_fraction: ArrayLike, scale: Scale, theta: float) -> list[dict]:
     """The calibrated theory's easy/hard comparison at each keep fraction of a pool.
 
     Per keep fraction: the predicted errors ``A * eps`` of both policies at

@@ -23,6 +23,8 @@ comparison is refused (:func:`check_comparable`).
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -32,7 +34,7 @@ LEVEL = 0.95
 COMPARABLE = ("budget", "steps", "config", "device")  # must be one value within a comparison
 
 
-def check_comparable(frame: pd.DataFrame, by=("pool_size",)):
+def check_comparable(frame: pd.DataFrame, by: Sequence[str] = ("pool_size",)) -> pd.DataFrame:
     """``frame`` if every comparison group shares its budget, steps, config and device; else a clear error.
 
     Steps may differ between pools only where ``by`` includes the pool."""
@@ -44,7 +46,7 @@ def check_comparable(frame: pd.DataFrame, by=("pool_size",)):
     return frame
 
 
-def paired_difference(frame, a: dict, b: dict):
+def paired_difference(frame: pd.DataFrame, a: dict, b: dict) -> tuple[float, float, int]:
     """Mean and standard error over seeds of ``error(a) - error(b)``, where ``a`` and ``b`` select one run per seed."""
     ea, eb = (_by_seed(frame, sel) for sel in (a, b))
     seeds = sorted(set(ea.index) & set(eb.index))
@@ -62,17 +64,17 @@ def _by_seed(frame, selection):
     return rows.set_index("seed").test_error
 
 
-def upper_bound(mean, se, n, level=LEVEL):
+def upper_bound(mean: float, se: float, n: int, level: float = LEVEL) -> float:
     """One-sided upper bound of a paired mean (Student t with n - 1 degrees of freedom)."""
     return mean + stats.t.ppf(level, n - 1) * se if n > 1 else np.inf
 
 
-def lower_bound(mean, se, n, level=LEVEL):
+def lower_bound(mean: float, se: float, n: int, level: float = LEVEL) -> float:
     """One-sided lower bound of a paired mean (Student t with n - 1 degrees of freedom)."""
     return mean - stats.t.ppf(level, n - 1) * se if n > 1 else -np.inf
 
 
-def interval(mean, se, n, level=LEVEL):
+def interval(mean: float, se: float, n: int, level: float = LEVEL) -> tuple[float, float]:
     """Two-sided interval of a paired mean (Student t with n - 1 degrees of freedom)."""
     half = stats.t.ppf(0.5 + level / 2, n - 1) * se if n > 1 else np.inf
     return mean - half, mean + half
@@ -82,7 +84,7 @@ def _full(pool):
     return dict(pool_size=pool, keep_fraction=1.0)
 
 
-def lossless(frame, pool, metric, policy, tolerance=LOSSLESS_TOLERANCE):
+def lossless(frame: pd.DataFrame, pool: int, metric: str, policy: str, tolerance: float = LOSSLESS_TOLERANCE) -> dict:
     """Per keep fraction, the paired loss against keeping the whole pool and whether it is lossless.
 
     Returns ``{"points": [...], "smallest_lossless": f or None}``: the smallest f such that it and every
@@ -105,7 +107,7 @@ def lossless(frame, pool, metric, policy, tolerance=LOSSLESS_TOLERANCE):
     return dict(pool_size=pool, metric=metric, policy=policy, tolerance=tolerance, points=points, smallest_lossless=smallest)
 
 
-def claim_lossless(frame, pool, metric="el2n", threshold=0.5):
+def claim_lossless(frame: pd.DataFrame, pool: int, metric: str = "el2n", threshold: float = 0.5) -> dict:
     """Claim 1: keep-hard by ``metric`` is lossless at some f <= ``threshold`` where random pruning is not.
 
     Lossless at f means lossless at f and at every larger f run (``smallest_lossless``): a lone pass at small f
@@ -123,12 +125,12 @@ def claim_lossless(frame, pool, metric="el2n", threshold=0.5):
     return dict(holds=bool(witnesses), at=witnesses, hard=hard, random=rand)
 
 
-def crossover(frame, metric="el2n"):
+def crossover(frame: pd.DataFrame, metric: str = "el2n") -> dict:
     """Per pool and keep fraction, the paired winner of keep-hard against keep-easy: hard, easy or unresolved
     (the two-sided 95% interval of the difference contains 0).  ``changes`` lists the keep fractions where a
     resolved winner differs between pools, and ``holds`` says whether any does."""
     rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
-    table = []
+    table: list[dict[str, Any]] = []
     for (pool, f), _ in rows.groupby(["pool_size", "keep_fraction"]):
         check_comparable(frame[frame.pool_size == pool])
         sel = dict(pool_size=pool, keep_fraction=float(f), metric=metric)
@@ -167,7 +169,7 @@ def _slopes(weights, sums, counts):
         return np.where(k >= 2, (dx * dy).sum(-1) / (dx * dx).sum(-1), np.nan)
 
 
-def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard"):
+def beats_power_law(frame: pd.DataFrame, keep_fraction: float, metric: str = "el2n", policy: str = "hard") -> dict:
     """Claim 3 for one keep fraction: the fixed-f curve across pools against the random curve.
 
     The fixed-f curve is the error at kept size ``f * pool`` for every pool; the random curve is random
@@ -227,7 +229,7 @@ def beats_power_law(frame, keep_fraction, metric="el2n", policy="hard"):
     )
 
 
-def pilot_budget(frame, tolerance=LOSSLESS_TOLERANCE):
+def pilot_budget(frame: pd.DataFrame, tolerance: float = LOSSLESS_TOLERANCE) -> dict:
     """The fair test's budget ``S``: the smallest pilot budget whose paired mean error is within ``tolerance`` of
     the next larger budget's (doubling the steps gains less than the lossless tolerance), else the largest.
 

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from prunescale.store import atomic_write, checks, digest
+from prunescale.store import PathLike, atomic_write, checks, digest
 
 CANONICAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -94,22 +94,26 @@ def find_cifar10() -> Path:
     )
 
 
-def _read_tarball(path: Path):
-    xs, ys = {"train": [], "test": []}, {"train": [], "test": []}
+def _read_tarball(path: Path) -> dict[str, np.ndarray]:
+    xs: dict[str, list] = {"train": [], "test": []}
+    ys: dict[str, list] = {"train": [], "test": []}
     names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     with tarfile.open(path, "r:gz") as tar:
         members = {Path(m.name).name: m for m in tar.getmembers()}
         for name in names:
             if name not in members:
                 raise ValueError(f"{path} is not cifar-10-python.tar.gz: it lacks {name}")
-            batch = pickle.load(tar.extractfile(members[name]), encoding="bytes")
+            member = tar.extractfile(members[name])
+            if member is None:
+                raise ValueError(f"{path} is not cifar-10-python.tar.gz: its {name} is not a file")
+            batch = pickle.load(member, encoding="bytes")
             split = "test" if name == "test_batch" else "train"
             xs[split].append(np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             ys[split].append(np.asarray(batch[b"labels"], np.uint8))
     return {f"{v}_{s}": np.concatenate(d[s]) for v, d in (("x", xs), ("y", ys)) for s in ("train", "test")}
 
 
-def _download(dest: Path):
+def _download(dest: Path) -> None:
     """Fetch :data:`CANONICAL_URL` into ``dest``, only if its md5 is :data:`TARBALL_MD5` (else nothing is saved)."""
     import urllib.request
 
@@ -127,7 +131,7 @@ def _download(dest: Path):
     atomic_write(dest, blob)
 
 
-def load_cifar10(path=None, *, download=False, verify=True) -> CIFAR10:
+def load_cifar10(path: PathLike | None = None, *, download: bool = False, verify: bool = True) -> CIFAR10:
     """CIFAR-10 as uint8 arrays, verified against the published checksums.
 
     Parameters
@@ -188,7 +192,7 @@ def load_cifar10(path=None, *, download=False, verify=True) -> CIFAR10:
     return CIFAR10(**{k: arrays[k] for k in CIFAR10._fields})
 
 
-def class_balanced_subset(labels, size, seed=0, num_classes=10) -> np.ndarray:
+def class_balanced_subset(labels: np.ndarray, size: int, seed: int = 0, num_classes: int = 10) -> np.ndarray:
     """Sorted indices of ``size`` examples, as equal per class as possible, drawn at random.
 
     Example
@@ -213,7 +217,7 @@ def class_balanced_subset(labels, size, seed=0, num_classes=10) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def nested_pool(labels, size, seed=0, num_classes=10) -> np.ndarray:
+def nested_pool(labels: np.ndarray, size: int, seed: int = 0, num_classes: int = 10) -> np.ndarray:
     """Sorted indices of a class-balanced pool of ``size``, nested across sizes for one seed.
 
     Each class's examples are put in a random order fixed by ``seed``; a pool
@@ -242,7 +246,7 @@ def nested_pool(labels, size, seed=0, num_classes=10) -> np.ndarray:
     return np.sort(np.concatenate(picked))
 
 
-def random_pool(n_total, size, seed=0) -> np.ndarray:
+def random_pool(n_total: int, size: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of a uniformly random pool of ``size`` out of ``n_total`` examples.
 
     Example
@@ -255,7 +259,8 @@ def random_pool(n_total, size, seed=0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
 
 
-def prune(scores, pool, keep_fraction, policy, seed=0, labels=None) -> np.ndarray:
+def prune(scores: np.ndarray, pool: np.ndarray, keep_fraction: float, policy: str, seed: int = 0,
+          labels: np.ndarray | None = None) -> np.ndarray:
     """Indices kept from ``pool`` (an index array) by ``scores`` (higher = harder), sorted.
 
     Keeps exactly ``round(keep_fraction * len(pool))``: the highest scores

@@ -22,9 +22,11 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
+
+from prunescale.store import PathLike
 
 DYNAMICS_METRICS = ("el2n", "forgetting", "aum", "loss")
 CHUNK_BYTES = 32 * 2**20  # float32 working set per chunk of examples
@@ -37,14 +39,14 @@ class Dynamics(NamedTuple):
     path: Path
     shape: tuple  # (runs, epochs, N, C)
     labels: np.ndarray  # int64 (N,)
-    read: object  # (start, stop) -> float32 (runs, epochs, n, C)
+    read: Callable[[int, int], np.ndarray]  # (start, stop) -> float32 (runs, epochs, n, C)
 
     @property
     def n(self) -> int:
         return self.shape[2]
 
 
-def read_dynamics(path) -> Dynamics:
+def read_dynamics(path: PathLike) -> Dynamics:
     """The dynamics at ``path`` (an ``.npz`` or a folder with ``logits.npy`` and ``labels.npy``), checked: a clear
     one-line error names the file and what is wrong with it."""
     path = Path(path)
@@ -105,7 +107,7 @@ def _check_logits(logits, shown):
     return shape
 
 
-def check_labels(labels, n, classes=None, shown="labels"):
+def check_labels(labels: np.ndarray, n: int, classes: int | None = None, shown: object = "labels") -> np.ndarray:
     """``labels`` as int64 (n,), each in [0, classes); a one-line error otherwise."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != n:
@@ -120,7 +122,7 @@ def check_labels(labels, n, classes=None, shown="labels"):
     return labels
 
 
-def chunks(dynamics: Dynamics, chunk_bytes=CHUNK_BYTES):
+def chunks(dynamics: Dynamics, chunk_bytes: int = CHUNK_BYTES) -> list[tuple[int, int]]:
     """``(start, stop)`` over the examples, each chunk's float32 block at most about ``chunk_bytes``."""
     runs, epochs, n, classes = dynamics.shape
     size = max(1, chunk_bytes // (4 * runs * epochs * classes))
@@ -132,7 +134,7 @@ def default_epoch(epochs: int) -> int:
     return max(0, round(epochs / 10) - 1)
 
 
-def dynamics_scores(dynamics: Dynamics, metric: str, *, epoch=None, chunk_bytes=CHUNK_BYTES) -> np.ndarray:
+def dynamics_scores(dynamics: Dynamics, metric: str, *, epoch: int | None = None, chunk_bytes: int = CHUNK_BYTES) -> np.ndarray:
     """One score per example (higher = harder) by ``metric`` (module docstring), read chunk by chunk."""
     if metric not in DYNAMICS_METRICS:
         raise ValueError(f"--metric must be one of {', '.join(DYNAMICS_METRICS)} for --dynamics, got {metric!r}")
@@ -219,7 +221,7 @@ class Recorder:
         np.save(self.folder / "labels.npy", labels)
         self.epoch, self.run, self.epochs = 0, run, epochs
 
-    def record(self, indices, logits):
+    def record(self, indices: np.ndarray, logits: np.ndarray) -> None:
         """Store one batch: ``logits[i]`` is example ``indices[i]``'s, at the current epoch."""
         if self.epoch >= self.epochs:
             raise ValueError(f"all {self.epochs} epochs are recorded; next_epoch was called {self.epoch} times")
@@ -227,13 +229,13 @@ class Recorder:
         target = self.logits[self.epoch] if self.logits.ndim == 3 else self.logits[self.run, self.epoch]
         target[indices] = logits
 
-    def next_epoch(self):
+    def next_epoch(self) -> None:
         """Close the current epoch: its logits are flushed to disk."""
         self.logits.flush()
         self.epoch += 1
 
 
-def read_array(path, name, *, ndim, integers=False):
+def read_array(path: PathLike, name: str, *, ndim: int, integers: bool = False) -> np.ndarray:
     """An ``.npy`` (memory-mapped) of ``ndim`` dimensions, floats with only finite values (or ``integers``), or a
     one-line error naming ``--name`` and the file."""
     path = Path(path)

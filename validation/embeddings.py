@@ -66,7 +66,8 @@ def _shape(embeddings):
     return np.load(embeddings, mmap_mode="r").shape if isinstance(embeddings, (str, Path)) else embeddings.shape
 
 
-def train_centroids(embeddings, clusters, *, seed=0, sample=None, iterations=20):
+def train_centroids(embeddings: np.ndarray | str, clusters: int, *, seed: int = 0, sample: int | None = None,
+                    iterations: int = 20) -> np.ndarray:
     """Unit centroids of spherical k-means, trained on a sample of the rows (``embeddings``: an array, or the
     path of an ``.npy``, memory-mapped)."""
     import faiss
@@ -84,7 +85,7 @@ def train_centroids(embeddings, clusters, *, seed=0, sample=None, iterations=20)
     return _normalised(kmeans.centroids)
 
 
-def greedy_kmeans_plus_plus(rows, clusters, rng):
+def greedy_kmeans_plus_plus(rows: np.ndarray, clusters: int, rng: np.random.Generator) -> np.ndarray:
     """Greedy k-means++ seeds on unit rows, in cosine distance: each new seed is the best of ``2 + log k``
     candidates drawn in proportion to their distance from the seeds so far (as scikit-learn seeds).  Faiss's
     random seeds leave spherical k-means 20-30% worse on clustered data; these match scikit-learn's quality."""
@@ -109,7 +110,8 @@ def _assign_rows(embeddings, start, stop, centroids):
     return nearest.astype(np.int32), similarity[np.arange(nearest.size), nearest]
 
 
-def assign(embeddings, centroids, *, chunk_rows=CHUNK_ROWS, scheduler=None):
+def assign(embeddings: np.ndarray | str, centroids: np.ndarray, *, chunk_rows: int = CHUNK_ROWS,
+           scheduler: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(cluster, cosine)`` of every row, chunk by chunk; with ``scheduler`` (a Dask address; ``embeddings`` then
     the path of the ``.npy``, which every worker maps itself), the chunks run on the cluster's workers."""
     n = _shape(embeddings)[0]
@@ -128,14 +130,15 @@ def assign(embeddings, centroids, *, chunk_rows=CHUNK_ROWS, scheduler=None):
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(float)
 
 
-def prototype_scores(embeddings, clusters, *, seed=0, sample=None, chunk_rows=CHUNK_ROWS, scheduler=None):
+def prototype_scores(embeddings: np.ndarray | str, clusters: int, *, seed: int = 0, sample: int | None = None,
+                     chunk_rows: int = CHUNK_ROWS, scheduler: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(scores, cluster)``: 1 minus the cosine similarity to the nearest spherical k-means centroid."""
     centroids = train_centroids(embeddings, clusters, seed=seed, sample=sample)
     cluster, cosine = assign(embeddings, centroids, chunk_rows=chunk_rows, scheduler=scheduler)
     return 1.0 - cosine, cluster
 
 
-def near_duplicates(embeddings, cluster, eps, *, block=4096):
+def near_duplicates(embeddings: np.ndarray | str, cluster: np.ndarray, eps: float, *, block: int = 4096) -> np.ndarray:
     """Sorted indices of the examples to remove: within each cluster, rows linked at cosine >= 1 - eps form
     groups, and each group keeps its first index."""
     from scipy.sparse import coo_matrix

@@ -16,26 +16,28 @@ seeing any CIFAR-10 data.
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
+
 from scipy.optimize import curve_fit
 
 
-def power(n, a, b, c):
+def power(n: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
     return a * np.power(n, -b) + c
 
 
-def exponential(n, a, s, c):
+def exponential(n: np.ndarray, a: float, s: float, c: float) -> np.ndarray:
     return a * np.exp(-n / s) + c
 
 
-def broken(n, a, b1, b2, log_nb):
+def broken(n: np.ndarray, a: float, b1: float, b2: float, log_nb: float) -> np.ndarray:
     nb = np.exp(log_nb)
     return np.where(n < nb, a * np.power(n, -b1), a * nb ** (-b1) * np.power(n / nb, -b2))
 
 
-LAWS = {"power": (power, 3), "exponential": (exponential, 3), "broken": (broken, 4)}
+LAWS: dict[str, tuple[Callable[..., np.ndarray], int]] = {"power": (power, 3), "exponential": (exponential, 3), "broken": (broken, 4)}
 PARAMS = {"power": ("a", "b", "c"), "exponential": ("a", "s", "c"), "broken": ("a", "b1", "b2", "log_nb")}
 
 
@@ -46,7 +48,7 @@ class Fit(NamedTuple):
     aic: float
     n_points: int
 
-    def predict(self, n):
+    def predict(self, n: np.ndarray) -> np.ndarray:
         return LAWS[self.law][0](np.asarray(n, float), *self.params.values())
 
 
@@ -87,7 +89,7 @@ def _bounds(law, n):
     return ([0, 0, 0, np.log(n.min())], [np.inf, 5, 5, np.log(n.max())])
 
 
-def fit_law(n, error, stderr=None, law="power"):
+def fit_law(n: ArrayLike, error: ArrayLike, stderr: ArrayLike | None = None, law: str = "power") -> Fit:
     """Weighted least-squares fit of one law; the best of several starts."""
     if law not in LAWS:
         raise ValueError(f"law must be one of {', '.join(LAWS)}; got {law!r}")
@@ -113,7 +115,8 @@ def fit_law(n, error, stderr=None, law="power"):
     return Fit(law, dict(zip(PARAMS[law], map(float, p))), chi2, chi2 + 2 * k, int(n.size))
 
 
-def heldout_score(n, error, stderr=None, law="power", train_fraction=0.6):
+def heldout_score(n: np.ndarray, error: np.ndarray, stderr: np.ndarray | None = None, law: str = "power",
+                  train_fraction: float = 0.6) -> float:
     """Fit on the smallest sizes, predict the rest: mean squared log-ratio of prediction to data."""
     n, e = np.asarray(n, float), np.asarray(error, float)
     order = np.argsort(n)
@@ -127,7 +130,8 @@ def heldout_score(n, error, stderr=None, law="power", train_fraction=0.6):
     return float(np.mean(np.log(pred / e[test]) ** 2))
 
 
-def compare_laws(n, error, stderr=None, laws=tuple(LAWS)):
+def compare_laws(n: np.ndarray, error: np.ndarray, stderr: np.ndarray | None = None,
+                 laws: Sequence[str] = tuple(LAWS)) -> dict:
     """Every law's fit, AIC and held-out score; the best by each."""
     fits = {law: fit_law(n, error, stderr, law) for law in laws}
     held = {}
@@ -140,11 +144,12 @@ def compare_laws(n, error, stderr=None, laws=tuple(LAWS)):
         fits=fits,
         heldout=held,
         best_aic=min(fits, key=lambda k: fits[k].aic),
-        best_heldout=min((k for k in held if np.isfinite(held[k])), key=held.get, default=None),
+        best_heldout=min((k for k in held if np.isfinite(held[k])), key=lambda k: held[k], default=None),
     )
 
 
-def bootstrap(n, per_seed, law="power", samples=200, seed=0, level=0.95):
+def bootstrap(n: np.ndarray, per_seed: Sequence[np.ndarray], law: str = "power", samples: int = 200, seed: int = 0,
+              level: float = 0.95) -> dict[str, tuple[float, float]]:
     """Confidence intervals of a law's parameters by resampling seeds at each size.
 
     ``per_seed`` is a list (one entry per size) of arrays of per-seed errors.
@@ -163,19 +168,19 @@ def bootstrap(n, per_seed, law="power", samples=200, seed=0, level=0.95):
             draws.append(list(fit_law(n, means, ses, law).params.values()))
         except RuntimeError:
             continue
-    draws = np.array(draws)
-    lo, hi = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+    lo, hi = np.percentile(np.array(draws), [50 * (1 - level), 50 * (1 + level)], axis=0)
     return {name: (float(a), float(b)) for name, a, b in zip(PARAMS[law], lo, hi)}
 
 
-def local_slopes(n, error):
+def local_slopes(n: np.ndarray, error: np.ndarray) -> np.ndarray:
     """Log-log slope between consecutive sizes."""
-    n, e = np.log(np.asarray(n, float)), np.log(np.asarray(error, float))
-    order = np.argsort(n)
-    return np.diff(e[order]) / np.diff(n[order])
+    log_n, log_e = np.log(np.asarray(n, float)), np.log(np.asarray(error, float))
+    order = np.argsort(log_n)
+    return np.diff(log_e[order]) / np.diff(log_n[order])
 
 
-def beats_power_law(n_random, err_random, se_random, n_pruned, err_pruned, se_pruned, z=2.0):
+def beats_power_law(n_random: np.ndarray, err_random: np.ndarray, se_random: np.ndarray, n_pruned: np.ndarray,
+                    err_pruned: np.ndarray, se_pruned: np.ndarray, z: float = 2.0) -> dict:
     """The criterion, fixed in advance.  Pruning "beats the power law" when both hold:
 
     1. at the largest pruned size, the pruned error lies below the random

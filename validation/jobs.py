@@ -17,11 +17,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
-from prunescale.store import KeyedStore, checks, digest
+from prunescale.store import KeyedStore, PathLike, checks, digest
 
 from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
+
+if TYPE_CHECKING:
+    from .trainer import TrainConfig
 
 JOB_VERSION = 2  # 2: keyed by the full config values (1: by the config's name)
 POOLS = ("balanced", "nested")
@@ -44,7 +48,7 @@ class Job:
     pool: str = "balanced"  # "balanced": class_balanced_subset; "nested": nested_pool (pools nest across sizes)
     class_balanced: bool = False  # prune within each class (prune(..., labels=))
 
-    def train_config(self):
+    def train_config(self) -> TrainConfig:
         """The job's training config, every value (the preset with the job's overrides)."""
         from .trainer import get_config
 
@@ -53,7 +57,7 @@ class Job:
         return get_config(self.config, **overrides)
 
     @property
-    def key(self):
+    def key(self) -> str:
         return digest(job_config(self))
 
 
@@ -74,7 +78,7 @@ def job_config(job: Job) -> dict:
     )
 
 
-def check_job(job: Job):
+def check_job(job: Job) -> Job:
     """The job, if every field is valid: errors name the field and its valid values."""
     from .metrics import OPTIONS
     from .trainer import CONFIGS
@@ -94,7 +98,8 @@ def check_job(job: Job):
     return job
 
 
-def grid(metrics, policies, pool_sizes, keep_fractions, seeds, **common):
+def grid(metrics: Sequence[str], policies: Sequence[str], pool_sizes: Sequence[int], keep_fractions: Sequence[float],
+         seeds: Sequence[int], **common: Any) -> list[Job]:
     """All combinations as jobs.  Random pruning ignores the metric, so it runs once per point."""
     jobs = []
     for pool in pool_sizes:
@@ -111,22 +116,22 @@ def grid(metrics, policies, pool_sizes, keep_fractions, seeds, **common):
     return [check_job(j) for j in dict.fromkeys(jobs)]
 
 
-def jobs_store(results_dir) -> KeyedStore:
+def jobs_store(results_dir: PathLike) -> KeyedStore:
     return KeyedStore(Path(results_dir) / "jobs", prefix="job")
 
 
-def stored_jobs(results_dir) -> dict[str, Job]:
+def stored_jobs(results_dir: PathLike) -> dict[str, Job]:
     """Every job with an entry under ``results_dir``, by key, rebuilt from the specification its entry holds."""
     rebuilt = (Job(**entry.config["job"]) for entry in jobs_store(results_dir).entries())
     return {job.key: job for job in rebuilt}
 
 
-def is_done(job, results_dir) -> bool:
+def is_done(job: Job, results_dir: PathLike) -> bool:
     """Whether an intact entry for exactly this job exists (a corrupt one is set aside and counts as not done)."""
     return jobs_store(results_dir).contains(job_config(job))
 
 
-def pending(jobs, results_dir):
+def pending(jobs: Sequence[Job], results_dir: PathLike) -> list[Job]:
     """The jobs without a finished result."""
     return [j for j in jobs if not is_done(j, results_dir)]
 

@@ -27,12 +27,18 @@ says nothing about training length, so the 7,814-step runs are not predicted.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Sequence
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from . import calibrate, criteria
 from .analysis import _pooled_stderr, curves
 from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, _has, full_pool_comparison, main_runs
+
+if TYPE_CHECKING:
+    from .jobs import Job
 
 SEEDS = 3  # every point of the plan runs seeds 3, 4 and 5
 METRIC = "el2n"
@@ -62,7 +68,7 @@ def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> dict:
     return dict(steps=int(steps), complete=True, verdict=verdict) | reading
 
 
-def budget_interaction(frame: pd.DataFrame, policy: str, budgets) -> dict:
+def budget_interaction(frame: pd.DataFrame, policy: str, budgets: Sequence[int]) -> dict:
     """The loss of ``policy`` at f = 0.5 against the whole pool, at the larger budget minus the smaller, paired by
     seed, with its two-sided 95% interval: grows where the interval lies above 0, shrinks below, else unresolved."""
     runs = main_runs(frame)
@@ -96,7 +102,7 @@ def claim_3_at_scale(frame: pd.DataFrame, steps: int) -> dict:
     return dict(steps=int(steps), complete=True, verdict=verdict) | result
 
 
-def mixed_machines(frame: pd.DataFrame, comparisons) -> list:
+def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple[str, dict, dict]]) -> list:
     """The comparisons (pairs of run selections) in which some seed's two runs trained on different CPU models."""
     if "cpu_model" not in frame:
         return []
@@ -131,7 +137,7 @@ def _comparisons(budgets):
     return out
 
 
-def verdicts(frame: pd.DataFrame, budgets=(3907, 7814)) -> dict:
+def verdicts(frame: pd.DataFrame, budgets: Sequence[int] = (3907, 7814)) -> dict:
     """Every reading of the 50k test from its runs table (incomplete parts say so and name what is missing)."""
     budgets = tuple(int(b) for b in budgets)
     return dict(
@@ -146,7 +152,7 @@ def verdicts(frame: pd.DataFrame, budgets=(3907, 7814)) -> dict:
 # -- predictions ---------------------------------------------------------------------------------------------
 
 
-def warped_calibration(frame: pd.DataFrame, metric=METRIC) -> dict:
+def warped_calibration(frame: pd.DataFrame, metric: str = METRIC) -> dict:
     """The warp fitted to the random runs and one angle to ``metric``'s keep-hard and keep-easy curves, with the
     chi-square per degree of freedom of every curve (the random curve has two parameters, the pruned curves share
     one)."""
@@ -170,7 +176,7 @@ def warped_calibration(frame: pd.DataFrame, metric=METRIC) -> dict:
     )
 
 
-def held_out(frame: pd.DataFrame, metric=METRIC) -> list:
+def held_out(frame: pd.DataFrame, metric: str = METRIC) -> list:
     """Fit on all pools but one, predict the held-out pool's runs: per pool, each point's predicted and
     measured error, and the held-out chi-square per point."""
     out = []
@@ -181,7 +187,8 @@ def held_out(frame: pd.DataFrame, metric=METRIC) -> list:
         angle = calibrate.fit_theta(pruned.n_train.values, pruned["mean"].values, pruned.se.values,
                                     pruned.keep_fraction.values, pruned.policy.values, warp)
         target = pd.concat([_random_points(test).assign(policy="random"), _pruned_points(test, metric)])
-        predicted = predict_error(warp, angle.theta, target.n_train.values, target.n_train.values / pool, target.policy.values)
+        predicted = np.atleast_1d(predict_error(warp, angle.theta, target.n_train.values, target.n_train.values / pool,
+                                                target.policy.values))
         chi = (predicted - target["mean"].values) / target.se.values
         points = [dict(policy=str(p), keep_fraction=float(n / pool), measured=float(m), predicted=float(q))
                   for p, n, m, q in zip(target.policy, target.n_train, target["mean"], predicted)]
@@ -189,22 +196,23 @@ def held_out(frame: pd.DataFrame, metric=METRIC) -> list:
     return out
 
 
-def predict_error(warp: calibrate.Warp, theta, n_kept, keep_fraction, policy):
+def predict_error(warp: calibrate.Warp, theta: float, n_kept: ArrayLike, keep_fraction: ArrayLike,
+                  policy: str | Sequence[str]) -> float | np.ndarray:
     """The calibrated theory's test error for runs that keep ``n_kept`` examples, a fraction ``keep_fraction`` of
     their pool, by ``policy`` (random pruning is the warp's power law itself)."""
     from prunescale import theory
 
     n, f = np.broadcast_arrays(np.atleast_1d(np.asarray(n_kept, float)), np.atleast_1d(np.asarray(keep_fraction, float)))
-    policy = np.broadcast_to(np.asarray(policy, dtype=object), n.shape)
+    policies = np.broadcast_to(np.asarray(policy, dtype=object), n.shape)
     error = np.array(warp.random_error(n), float)
     for pol in ("hard", "easy"):
-        m = policy == pol
+        m = policies == pol
         if m.any():
             error[m] = theory.test_error(warp.alpha(n[m]), f[m], theta=theta, policy=pol)
     return error if np.ndim(n_kept) or np.ndim(keep_fraction) else float(error[0])
 
 
-def predictions(frame: pd.DataFrame, jobs, metric=METRIC) -> dict:
+def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) -> dict:
     """Each planned run's predicted test error with a 95% interval, and each comparison's predicted size and sign.
 
     The interval joins the calibration's uncertainty (the power law's 95% band and the angle's 95% interval,

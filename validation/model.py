@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -21,7 +22,7 @@ class Stage(nn.Module):
     bn_epsilon: float
 
     @nn.compact
-    def __call__(self, x, train: bool):
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
         norm = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon)
         x = nn.Conv(self.width, (3, 3), use_bias=False)(x)
         x = nn.max_pool(x, (2, 2), strides=(2, 2))
@@ -40,7 +41,7 @@ class ResNet(nn.Module):
     logit_temperature: float = 9.0
 
     @nn.compact
-    def __call__(self, x, train: bool = False):
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         x = nn.Conv(self.stem, (2, 2), padding="VALID", use_bias=False)(x)
         bn = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum, epsilon=self.bn_epsilon)
         x = nn.gelu(bn(x))

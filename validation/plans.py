@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Callable, Literal
+from typing import Any, Callable, Literal, Sequence
 
 from prunescale.store import POLICIES
 
@@ -20,13 +20,16 @@ from .jobs import Job, grid
 from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, COMPRESSION_FRACTIONS, COMPRESSION_POLICIES, FULL_POOL, LOSSLESS_POOL
 
 
-def equal_steps(steps: int, **options) -> dict:
+Seeds = Sequence[int]
+
+
+def equal_steps(steps: int, **options: Any) -> dict:
     """The job settings of a plan under equal compute: the default config, every run ``steps`` optimiser steps
     on nested pools (docs/validation.md, "The fair test: protocol")."""
     return dict(config="default", budget="steps", steps=int(steps), pool="nested") | options
 
 
-def default_sweep():
+def default_sweep() -> list[Job]:
     """Experiments A and B at CPU scale (about 8-9 CPU-hours with the sweep config; see docs/validation.md)."""
     fractions = (1.0, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1)
     a = grid(("el2n", "forgetting", "prototypes"), POLICIES, (50000,), fractions, (0, 1))
@@ -41,7 +44,7 @@ PILOT_EPOCHS = (10, 20, 40)  # passes over the 10k pool tried by the budget pilo
 FAIR_BATCH = 128  # the default config's batch size, for converting epochs of the pool to steps
 
 
-def pilot_plan(seeds=(0, 1)):
+def pilot_plan(seeds: Seeds = (0, 1)) -> list[Job]:
     """The budget pilot: random f = 1 on the nested 10k pool at 10, 20 and 40 epochs' worth of steps."""
     steps = [math.ceil(e * 10000 / FAIR_BATCH) for e in PILOT_EPOCHS]
     return [
@@ -51,7 +54,7 @@ def pilot_plan(seeds=(0, 1)):
     ]
 
 
-def fair_plan(steps, seeds=(0, 1), claim_seeds=(2,)):
+def fair_plan(steps: int, seeds: Seeds = (0, 1), claim_seeds: Seeds = (2,)) -> list[Job]:
     """The CPU plan of the fair test, every run ``steps`` optimiser steps (chosen by the pilot).
 
     Random, EL2N keep-hard and keep-easy at f in {1, .7, .5, .3} on 10k, {1, .5, .3} on 5k, {1, .5} on 2.5k
@@ -85,7 +88,7 @@ def _el2n_options(steps, seed=None):
     return json.dumps(options)
 
 
-def independent_scoring_seeds(seed, inits=EL2N_INITS):
+def independent_scoring_seeds(seed: int, inits: int = EL2N_INITS) -> list[int]:
     """The scoring networks of job seed ``seed``: ``1000 (seed + 1) + k``, k < inits.  Disjoint across job
     seeds, and from every job's own training seed (below 1000).  (The older plans score job seed s with
     networks s, s + 1, ..., so seeds 0 and 1 share 7 of their 8.)"""
@@ -99,7 +102,7 @@ def _per_seed(seeds, make):
     return [job for seed in seeds for job in make(seed)]
 
 
-def full_pool_plan(steps=FULL_POOL_STEPS, seeds=(0, 1)):
+def full_pool_plan(steps: int = FULL_POOL_STEPS, seeds: Seeds = (0, 1)) -> list[Job]:
     """The CPU plan's last part: all 50k training images as the pool, at the default config's converged budget
     (10 epochs of 50k in steps, for every run), f in {1, 0.5}, random and EL2N keep-hard, 2 seeds: 6 runs."""
     common = equal_steps(steps, metric_options=_el2n_options(steps))
@@ -107,7 +110,7 @@ def full_pool_plan(steps=FULL_POOL_STEPS, seeds=(0, 1)):
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
-def gpu_plan(steps=FULL_POOL_STEPS, seeds=(0, 1, 2)):
+def gpu_plan(steps: int = FULL_POOL_STEPS, seeds: Seeds = (0, 1, 2)) -> list[Job]:
     """The plan for a lent GPU: the 50k pool under equal compute, f in {1, .8, .6, .5, .4, .3} x {random, EL2N
     hard, EL2N easy} x 3 seeds (48 runs), each seed scored by its own networks.  The f in {1, .5} x {random,
     keep-hard} runs of every seed come first.  One device for the whole table: never mix its rows with CPU rows."""
@@ -126,7 +129,7 @@ SCALE_BUDGETS = (FULL_POOL_STEPS, 2 * FULL_POOL_STEPS)  # 10 and 20 epochs of 50
 SCALE_POOLS = (12500, 25000)  # nested in each seed's 50k pool, for claim 3 across kept sizes 6.25k to 25k
 
 
-def scale_plan(seeds=SCALE_SEEDS):
+def scale_plan(seeds: Seeds = SCALE_SEEDS) -> list[Job]:
     """The 50k test, 36 runs in the order they run.  (a) Claim 1 on the whole data set: the 50k pool, random
     f = 1 and 0.5 and EL2N keep-hard f = 0.5, at 3,907 steps, then the same at 7,814; (b) claim 3 at scale: pools
     of 12.5k and 25k, the same three runs at 3,907 steps.  One EL2N scoring per pool and seed, its networks
@@ -144,7 +147,7 @@ def scale_plan(seeds=SCALE_SEEDS):
 SUBSET_MODELS = 128  # per-example standard error of memorization at most 0.1: sqrt(0.25/90 + 0.25/38) = 0.096
 
 
-def gpu_memorization_plan(steps, seeds=(0, 1)):
+def gpu_memorization_plan(steps: int, seeds: Seeds = (0, 1)) -> list[Job]:
     """The GPU plan's second part: memorization and influence from 128 subset models each (70% subsets, the
     default config) on the nested 2.5k pool, keep-hard and keep-easy at f = 0.5, against random at f = 1 and 0.5,
     every run ``steps`` steps: 12 runs on one device."""
@@ -157,7 +160,7 @@ def gpu_memorization_plan(steps, seeds=(0, 1)):
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
-def high_compression_plan(steps, seeds=(0, 1)):
+def high_compression_plan(steps: int, seeds: Seeds = (0, 1)) -> list[Job]:
     """High compression, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
     common = equal_steps(steps, metric_options=_el2n_options(steps))
@@ -177,8 +180,9 @@ def _curve_order(job):
     return (job.seed, -job.pool_size, job.policy != "random", job.metric, job.policy, -job.keep_fraction)
 
 
-def custom_plan(metrics=("el2n",), policies=("random", "hard", "easy"), pool_sizes=(10000,),
-                keep_fractions=(1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1), seeds=2, steps=None, **settings) -> list[Job]:
+def custom_plan(metrics: Sequence[str] = ("el2n",), policies: Sequence[str] = ("random", "hard", "easy"),
+                pool_sizes: Sequence[int] = (10000,), keep_fractions: Sequence[float] = (1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1),
+                seeds: int = 2, steps: int | None = None, **settings: Any) -> list[Job]:
     """A grid of your own: every metric, policy, pool size and keep fraction for seeds ``0 .. seeds - 1``;
     ``settings`` are :class:`~.jobs.Job` fields shared by every run (config, budget, epochs, metric_options)."""
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
@@ -199,7 +203,7 @@ class Plan:
     table: str | None = None  # its committed runs table, under figures/data/ (None: no committed table)
     custom: bool = False  # whether it takes the grid options (--metrics, --pool-sizes, ...)
 
-    def jobs(self, name: str, steps: int | None = None, **options) -> list[Job]:
+    def jobs(self, name: str, steps: int | None = None, **options: Any) -> list[Job]:
         """The plan's jobs, with ``steps`` checked against the plan's rule (``name`` is for messages)."""
         if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
             raise ValueError(f"--steps must be a positive integer, got {steps!r}")

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from prunescale import theory
-from prunescale.store import checks, load_json
+from prunescale.store import PathLike, checks, load_json
 
 from .metrics import METRICS, score
 from .selection import DEFAULTS as POLICY_DEFAULTS
@@ -38,7 +38,7 @@ class Pruned(NamedTuple):
     report: dict
 
 
-def check_data(x, y=None, *, metric="el2n"):
+def check_data(x: np.ndarray, y: np.ndarray | None = None, *, metric: str = "el2n") -> tuple[np.ndarray, np.ndarray | None]:
     """``(x, y)`` as uint8 images and int labels, or a one-line error naming what is wrong."""
     x = np.asarray(x)
     if x.dtype != np.uint8:
@@ -69,7 +69,7 @@ class Dataset(NamedTuple):
     skipped: list  # files of an image folder that are not images, left out (and counted in the report)
 
 
-def read_dataset(path) -> Dataset:
+def read_dataset(path: PathLike) -> Dataset:
     """The data of an ``.npz`` (``x``, optional ``y``) or an ImageFolder (one folder per class)."""
     path = Path(path)
     if path.is_dir():
@@ -119,18 +119,17 @@ def _read_image_folder(root):
     return Dataset(np.stack(images).astype(np.uint8), np.array(labels), [c.name for c in classes], skipped)
 
 
-def theory_view(n, theta=None, metric="el2n", calibration=None):
+def theory_view(n: int, theta: float | None = None, metric: str = "el2n", calibration: PathLike | dict | None = None) -> dict:
     """The keep fraction the perceptron would pick for a pool of ``n`` examples, read through a CIFAR-10
     calibration's effective dimension (a record of ``validation.calibrate``, or its JSON file); theta from the
     user, or the calibration's angle for the metric."""
     if calibration is None:
         return dict(available=False, why="no calibration given")
-    if not isinstance(calibration, dict):
-        calibration = load_json(calibration)
-    d = calibration["scale"]["d"]
+    record = calibration if isinstance(calibration, dict) else load_json(calibration)
+    d = record["scale"]["d"]
     source, interval = "command line", None
     if theta is None:
-        pool = max(calibration["pools"], key=lambda p: p["pool_size"])
+        pool = max(record["pools"], key=lambda p: p["pool_size"])
         joint = {c["metric"]: c for c in pool["crossover"]}
         if metric not in joint:
             return dict(available=False, why=f"the calibration has no angle for {metric!r}: pass --theta")
@@ -158,21 +157,21 @@ def theory_view(n, theta=None, metric="el2n", calibration=None):
 
 
 def prune_dataset(
-    x,
-    y=None,
-    keep_fraction=0.5,
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    keep_fraction: float | Sequence[float] = 0.5,
     *,
-    metric="el2n",
-    policy="hard",
-    class_balanced=False,
-    seed=0,
-    cache_dir=None,
-    progress=False,
-    theta=None,
-    calibration=None,
-    metric_options=None,
-    **policy_options,
-):
+    metric: str = "el2n",
+    policy: str = "hard",
+    class_balanced: bool = False,
+    seed: int = 0,
+    cache_dir: PathLike | None = None,
+    progress: bool = False,
+    theta: float | None = None,
+    calibration: PathLike | None = None,
+    metric_options: dict | None = None,
+    **policy_options: float,
+) -> Pruned | list[Pruned]:
     """Score ``(x, y)``, keep ``round(f * n)`` examples by ``policy``, and report.
 
     ``keep_fraction`` is a number (returns one :class:`Pruned`) or a list (returns a list, one scoring shared).
@@ -197,6 +196,7 @@ def prune_dataset(
     if METRICS[metric].labels and "config" in METRICS[metric].defaults:
         preset = options.get("config", METRICS[metric].defaults["config"])
         preset = dict(preset) if isinstance(preset, dict) else {"preset": preset}
+        assert y is not None  # check_data asks for labels where the metric trains on them
         options["config"] = preset | {"num_classes": int(y.max()) + 1}  # the head adapts to the classes
     s = score(metric, x, y, seed=seed, cache_dir=cache_dir, progress=progress, **options)
     scored = cost.seconds()
@@ -205,8 +205,9 @@ def prune_dataset(
     return results[0] if np.ndim(keep_fraction) == 0 else results
 
 
-def prune_scores(scores, keep_fraction=0.5, *, labels=None, policy="hard", class_balanced=False, seed=0,
-                 source="scores", **policy_options):
+def prune_scores(scores: np.ndarray, keep_fraction: float | Sequence[float] = 0.5, *, labels: np.ndarray | None = None,
+                 policy: str = "hard", class_balanced: bool = False, seed: int = 0, source: str = "scores",
+                 **policy_options: float) -> Pruned | list[Pruned]:
     """Keep ``round(f * n)`` examples by your own ``scores`` (one finite number per example, higher = harder).
 
     The same policies and report as :func:`prune_dataset`; ``labels`` (integers) allow class-balanced pruning and
@@ -235,8 +236,9 @@ def prune_scores(scores, keep_fraction=0.5, *, labels=None, policy="hard", class
     return results[0] if np.ndim(keep_fraction) == 0 else results
 
 
-def prune_dynamics(path, keep_fraction=0.5, *, metric="el2n", epoch=None, policy="hard", class_balanced=False, seed=0,
-                   **policy_options):
+def prune_dynamics(path: PathLike, keep_fraction: float | Sequence[float] = 0.5, *, metric: str = "el2n",
+                   epoch: int | None = None, policy: str = "hard", class_balanced: bool = False, seed: int = 0,
+                   **policy_options: float) -> Pruned | list[Pruned]:
     """Score the examples from recorded training dynamics (``validation.dynamics``: an ``.npz`` or a folder of
     ``logits.npy`` and ``labels.npy``, memory-mapped) by ``metric`` (el2n, forgetting, aum or loss), then prune as
     :func:`prune_scores` does."""
@@ -253,8 +255,10 @@ def prune_dynamics(path, keep_fraction=0.5, *, metric="el2n", epoch=None, policy
     return results[0] if np.ndim(keep_fraction) == 0 else results
 
 
-def prune_embeddings(path, keep_fraction=0.5, *, clusters=100, labels=None, dedup=None, policy="hard",
-                     class_balanced=False, seed=0, sample=None, scheduler=None, **policy_options):
+def prune_embeddings(path: PathLike, keep_fraction: float | Sequence[float] = 0.5, *, clusters: int = 100,
+                     labels: PathLike | np.ndarray | None = None, dedup: float | None = None, policy: str = "hard",
+                     class_balanced: bool = False, seed: int = 0, sample: int | None = None, scheduler: str | None = None,
+                     **policy_options: float) -> Pruned | list[Pruned]:
     """Self-supervised prototypes from your own embeddings (an ``.npy`` of shape (N, D), memory-mapped):
     spherical k-means, score 1 minus the cosine to the nearest centroid (``validation.embeddings``).  With
     ``dedup`` (eps), near-duplicates are removed first, one example kept per group; the keep fraction applies to
@@ -267,17 +271,18 @@ def prune_embeddings(path, keep_fraction=0.5, *, clusters=100, labels=None, dedu
     fractions, settings = _fractions(keep_fraction), _check_policy(policy, policy_options)
     embeddings = read_array(path, "embeddings", ndim=2)
     n = embeddings.shape[0]
+    label_array = None
     if labels is not None:
-        labels = read_array(labels, "labels", ndim=1, integers=True) if isinstance(labels, (str, Path)) else labels
-        labels = check_labels(labels, n, shown="--labels")
-    if class_balanced and labels is None:
+        given = labels if isinstance(labels, np.ndarray) else read_array(labels, "labels", ndim=1, integers=True)
+        label_array = check_labels(given, n, shown="--labels")
+    if class_balanced and label_array is None:
         raise ValueError("class-balanced pruning needs --labels")
     source = str(path)  # mapped afresh for each read, so resident memory stays near one chunk's
     scores, cluster = prototype_scores(source, clusters, seed=seed, sample=sample, scheduler=scheduler)
     removed = near_duplicates(source, cluster, dedup) if dedup is not None else np.array([], dtype=np.int64)
     config = dict(source="embeddings", path=str(path), shape=list(embeddings.shape), metric="prototypes",
                   clusters=int(clusters), seed=int(seed), dedup=dedup)
-    results = _select(scores, labels, fractions, policy, class_balanced, settings, seed, cost,
+    results = _select(scores, label_array, fractions, policy, class_balanced, settings, seed, cost,
                       dict(metric="prototypes", score_config=config), cost.seconds(), None, None, removed=removed)
     return results[0] if np.ndim(keep_fraction) == 0 else results
 

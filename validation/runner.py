@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from prunescale.store import POLICIES
+from prunescale.store import POLICIES, PathLike
 
 from .data import CHECKSUM
 from .jobs import Job, check_job, describe, is_done, job_config, jobs_store, pending
@@ -24,8 +24,11 @@ from .table import check_table, collect, write_csv
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .data import CIFAR10
 
-def run_job(job: Job, results_dir, data_path=None, score_cache=None, progress=False, say=None) -> dict:
+
+def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, score_cache: PathLike | None = None,
+            progress: bool = False, say: Callable[[str], object] | None = None) -> dict:
     """Run one job and store its result; return the result row.
 
     A job whose entry exists returns that row without training: Dask may run
@@ -49,6 +52,7 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None, progress=Fa
     if job.policy != "random":
         say(f"scoring by {job.metric} (pool {job.pool_size}, seed {job.seed})")
     kept = kept_set(job, d, score_cache, progress=progress)
+    assert kept is not None  # scored here where the cache lacks it (only cached_only gives None)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
     cfg = job.train_config()
     say(f"training on {kept.size} images, seed {job.seed}")
@@ -76,7 +80,8 @@ def run_job(job: Job, results_dir, data_path=None, score_cache=None, progress=Fa
     return row
 
 
-def kept_set(job: Job, d, score_cache=None, cached_only=False, progress=False):
+def kept_set(job: Job, d: CIFAR10, score_cache: PathLike | None = None, cached_only: bool = False,
+             progress: bool = False) -> np.ndarray | None:
     """The training-set indices a job keeps: its pool, scored (from the cache where it holds them) and pruned.
 
     With ``cached_only``, None where the scores are not in the cache (nothing is trained)."""
@@ -103,7 +108,8 @@ def kept_set(job: Job, d, score_cache=None, cached_only=False, progress=False):
     return pool[select(scores[pool], job.keep_fraction, job.policy, seed=job.seed, labels=None if labels is None else labels[pool])]
 
 
-def kept_class_balance(jobs, results_dir, data_path=None, score_cache=None) -> pd.DataFrame:
+def kept_class_balance(jobs: Sequence[Job], results_dir: PathLike, data_path: PathLike | None = None,
+                       score_cache: PathLike | None = None) -> pd.DataFrame:
     """Per finished job, how its kept set spreads over the classes: the smallest and largest class share and the
     counts (the fair test reports them; scores come from the cache, nothing is trained)."""
     import pandas as pd
@@ -124,7 +130,7 @@ def kept_class_balance(jobs, results_dir, data_path=None, score_cache=None) -> p
     return pd.DataFrame(rows)
 
 
-def device_name():
+def device_name() -> str:
     """Where XLA runs, for the runs table: ``cpu`` or the accelerator's kind (``NVIDIA H200``).
 
     Wall seconds are comparable only between runs on the same device, and a
@@ -135,7 +141,7 @@ def device_name():
     return "cpu" if d.platform == "cpu" else d.device_kind
 
 
-def progress(jobs, results_dir):
+def progress(jobs: Sequence[Job], results_dir: PathLike) -> pd.DataFrame:
     """Per curve (seed, pool, metric, policy, in plan order): jobs done and planned, and the images still to train.
 
     ``images_left`` sums, over pending jobs, the images their training
@@ -172,9 +178,9 @@ class SweepFailed(RuntimeError):
     """Some jobs raised; the others finished and were stored."""
 
 
-def run_sweep(
-    jobs, results_dir, *, scheduler=None, workers=1, data_path=None, score_cache=None, csv=None, progress=True
-) -> pd.DataFrame:
+def run_sweep(jobs: Sequence[Job], results_dir: PathLike, *, scheduler: str | None = None, workers: int = 1,
+              data_path: PathLike | None = None, score_cache: PathLike | None = None, csv: PathLike | None = None,
+              progress: bool = True) -> pd.DataFrame:
     """Run the pending jobs through Dask, in the given order, and return the plan's results (finished before or now).
 
     ``scheduler`` is the address of an existing Dask cluster; by default a
@@ -196,6 +202,7 @@ def run_sweep(
                 submit = lambda i, j: client.submit(run_job, j, results_dir, data_path, score_cache, key=f"job-{j.key}",
                                                     pure=False, priority=-i)
                 futures = {submit(i, j): j for i, j in enumerate(todo)}
+                bar.set_postfix_str("on Dask workers: a job scores its pool, then trains; the bar moves as jobs finish")
                 for future in as_completed(futures):
                     yield futures[future], future.exception() if future.status == "error" else None
         finally:
@@ -205,7 +212,8 @@ def run_sweep(
     return _run(jobs, results_dir, csv, progress, on_dask)
 
 
-def run_serial(jobs, results_dir, *, deadline=None, data_path=None, score_cache=None, csv=None, progress=True) -> pd.DataFrame:
+def run_serial(jobs: Sequence[Job], results_dir: PathLike, *, deadline: float | None = None, data_path: PathLike | None = None,
+               score_cache: PathLike | None = None, csv: PathLike | None = None, progress: bool = True) -> pd.DataFrame:
     """The same as :func:`run_sweep`, one job after another in this process (no Dask).
 
     For a borrowed accelerator with a fixed lease: no job starts after
@@ -227,7 +235,8 @@ def run_serial(jobs, results_dir, *, deadline=None, data_path=None, score_cache=
     return _run(jobs, results_dir, csv, progress, in_this_process)
 
 
-def _run(jobs, results_dir, csv, progress, execute) -> pd.DataFrame:
+def _run(jobs: Sequence[Job], results_dir: PathLike, csv: PathLike | None, progress: bool,
+         execute: Callable[[list[Job], Any], Iterator[tuple[Job, BaseException | None]]]) -> pd.DataFrame:
     """The one path of both runners: check, run the pending jobs through ``execute(todo, bar)`` (which yields
     each finished job with its exception or None), keep the table current, and report the failures together."""
     from tqdm.auto import tqdm

@@ -24,7 +24,7 @@ SELECTION_POLICIES = POLICIES + ("ccs", "mixed")
 DEFAULTS = dict(beta=0.1, strata=50, hard_share=0.5)
 
 
-def check_settings(*, beta, strata, hard_share):
+def check_settings(*, beta: float, strata: int, hard_share: float) -> None:
     """The policies' settings, each in its valid range, or a one-line error naming it."""
     checks.fraction_in("beta", beta, 0.0, 1.0, closed="low")
     checks.fraction_in("hard_share", hard_share, 0.0, 1.0, closed="both")
@@ -32,12 +32,13 @@ def check_settings(*, beta, strata, hard_share):
         raise ValueError(f"strata must be a positive integer, got {strata!r}")
 
 
-def kept_count(n, keep_fraction):
+def kept_count(n: int, keep_fraction: float) -> int:
     """``round(keep_fraction * n)``, at least 1."""
     return max(1, int(round(float(checks.keep_fraction(keep_fraction)) * n)))
 
 
-def select(scores, keep_fraction, policy="hard", *, seed=0, labels=None, beta=0.1, strata=50, hard_share=0.5):
+def select(scores: np.ndarray, keep_fraction: float, policy: str = "hard", *, seed: int = 0, labels: np.ndarray | None = None,
+           beta: float = 0.1, strata: int = 50, hard_share: float = 0.5) -> np.ndarray:
     """Sorted indices of the kept examples of ``scores`` (one per example, higher = harder).
 
     Example

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
-from prunescale.store import atomic_write
+from prunescale.store import PathLike, atomic_write
 
-from .jobs import job_config, jobs_store
+from .jobs import Job, job_config, jobs_store
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = (
     "metric",
@@ -35,7 +39,7 @@ COLUMNS = (
 )
 
 
-def collect(results_dir, jobs=None):
+def collect(results_dir: PathLike, jobs: Sequence[Job] | None = None) -> pd.DataFrame:
     """The finished rows, as a pandas DataFrame in :data:`COLUMNS` order: of ``jobs`` (a plan), or of every job
     stored under ``results_dir``."""
     import pandas as pd
@@ -48,7 +52,7 @@ def collect(results_dir, jobs=None):
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def check_table(csv, jobs):
+def check_table(csv: PathLike | None, jobs: Sequence[Job]) -> None:
     """Refuse a ``csv`` that holds runs outside the plan ``jobs``: the plan's table is rewritten with the plan's
     runs only, so those rows would be lost.  ``None`` or a missing file is fine."""
     import pandas as pd
@@ -67,5 +71,5 @@ def check_table(csv, jobs):
         )
 
 
-def write_csv(frame, path):
+def write_csv(frame: pd.DataFrame, path: PathLike) -> None:
     atomic_write(path, frame.sort_values(list(COLUMNS[:6])).to_csv(index=False, float_format="%.6g"))

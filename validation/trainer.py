@@ -19,7 +19,7 @@ import dataclasses
 import math
 import time
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -78,7 +78,7 @@ class TrainConfig:
         n = n_train if self.budget == "epochs" else self.full_size
         return max(1, math.ceil(self.epochs * n / self.batch_size))
 
-    def check(self):
+    def check(self) -> TrainConfig:
         if self.budget not in BUDGETS:
             raise ValueError(f"budget must be one of {', '.join(BUDGETS)}; got {self.budget!r}")
         if self.budget == "steps" and self.steps < 1:
@@ -91,7 +91,7 @@ class TrainConfig:
             raise ValueError(f"stop_after must lie in (0, 1], got {self.stop_after!r}")
         return self
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
@@ -105,7 +105,7 @@ CONFIGS = {
 }
 
 
-def get_config(name_or_config, **overrides) -> TrainConfig:
+def get_config(name_or_config: str | TrainConfig | dict, **overrides: Any) -> TrainConfig:
     """A preset (or a given config) with fields replaced, checked.
 
     Parameters
@@ -159,13 +159,13 @@ class TrainResult(NamedTuple):
     xla_flags: str = ""  # the XLA_FLAGS it trained under (validation.xla)
 
 
-def normalise(x_uint8):
+def normalise(x_uint8: np.ndarray | jax.Array) -> jax.Array:
     """CIFAR-10's per-channel statistics (their channel average for one-channel images)."""
     rgb = x_uint8.shape[-1] == 3
     return (jnp.asarray(x_uint8, jnp.float32) - (MEAN if rgb else MEAN.mean())) / (STD if rgb else STD.mean())
 
 
-def augment(key, x):
+def augment(key: jax.Array, x: jax.Array) -> jax.Array:
     """Random translation by up to 2 pixels (reflect padding) and horizontal flip, per image."""
     k_shift, k_flip = jax.random.split(key)
     n = x.shape[0]
@@ -177,7 +177,7 @@ def augment(key, x):
     return jnp.where(flip[:, None, None, None], x[:, :, ::-1], x)
 
 
-def make_model(cfg: TrainConfig):
+def make_model(cfg: TrainConfig) -> ResNet:
     return ResNet(
         widths=tuple(cfg.widths),
         stem=cfg.stem,
@@ -188,14 +188,14 @@ def make_model(cfg: TrainConfig):
     )
 
 
-def init(cfg: TrainConfig, key, total_steps, image_shape=(32, 32, 3)):
+def init(cfg: TrainConfig, key: jax.Array, total_steps: int, image_shape: tuple[int, ...] = (32, 32, 3)) -> TrainState:
     model = make_model(cfg)
     variables = model.init(key, jnp.zeros((1, *image_shape)), train=False)
     opt = optimizer(cfg, total_steps)
     return TrainState(variables["params"], variables["batch_stats"], opt.init(variables["params"]))
 
 
-def optimizer(cfg: TrainConfig, total_steps):
+def optimizer(cfg: TrainConfig, total_steps: int) -> optax.GradientTransformation:
     warm = max(1, int(cfg.warmup * total_steps))
     schedule = optax.join_schedules(
         [
@@ -210,13 +210,14 @@ def optimizer(cfg: TrainConfig, total_steps):
     )
 
 
-def per_example_loss(logits, labels, smoothing):
+def per_example_loss(logits: jax.Array, labels: jax.Array, smoothing: float) -> jax.Array:
     targets = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), smoothing)
     return optax.softmax_cross_entropy(logits, targets)
 
 
 @partial(jax.jit, static_argnames=("cfg", "total_steps"), donate_argnums=(0,))
-def train_step(state: TrainState, x_uint8, labels, key, *, cfg: TrainConfig, total_steps: int):
+def train_step(state: TrainState, x_uint8: jax.Array, labels: jax.Array, key: jax.Array, *, cfg: TrainConfig,
+               total_steps: int) -> tuple[TrainState, jax.Array, jax.Array]:
     """One SGD step; also returns each example's loss and correctness (the hooks)."""
     model = make_model(cfg)
     x = normalise(x_uint8)
@@ -242,7 +243,8 @@ def _logits(params, batch_stats, x_uint8, *, cfg):
     return make_model(cfg).apply({"params": params, "batch_stats": batch_stats}, normalise(x_uint8), train=False)
 
 
-def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
+def predict(result_or_params: TrainResult | dict, x_uint8: np.ndarray, cfg: TrainConfig | None = None,
+            batch_stats: dict | None = None) -> np.ndarray:
     """Logits (eval mode, no augmentation) for uint8 images, in batches.
 
     Parameters
@@ -258,6 +260,8 @@ def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
         params, batch_stats, cfg = result_or_params.params, result_or_params.batch_stats, result_or_params.config
     else:
         params = result_or_params
+    if cfg is None:
+        raise ValueError("predict needs cfg (and batch_stats) with bare params; a TrainResult carries its own")
     out = [
         np.asarray(_logits(params, batch_stats, x_uint8[i : i + cfg.eval_batch_size], cfg=cfg))
         for i in range(0, len(x_uint8), cfg.eval_batch_size)
@@ -265,7 +269,7 @@ def predict(result_or_params, x_uint8, cfg=None, batch_stats=None):
     return np.concatenate(out)
 
 
-def accuracy(result, x_uint8, labels):
+def accuracy(result: TrainResult, x_uint8: np.ndarray, labels: np.ndarray) -> float:
     """Test accuracy; with ``config.tta`` the logits of each image and its mirror image are averaged."""
     logits = predict(result, x_uint8)
     if result.config.tta:
@@ -273,7 +277,8 @@ def accuracy(result, x_uint8, labels):
     return float(np.mean(logits.argmax(-1) == np.asarray(labels)))
 
 
-def train(x_uint8, labels, config="sweep", *, seed=0, progress=False, **overrides) -> TrainResult:
+def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "sweep", *, seed: int = 0,
+          progress: bool = False, **overrides: Any) -> TrainResult:
     """Train a fresh network on ``(x_uint8, labels)``; everything is seeded.
 
     Parameters

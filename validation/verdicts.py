@@ -29,6 +29,8 @@ before the EL2N runs of the fair plan that they judge.
 
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -54,7 +56,7 @@ def _has(frame, seeds=2, **selection):
     return rows.seed.nunique() >= seeds
 
 
-def claim_1(frame, pool=LOSSLESS_POOL, metric="el2n", threshold=CLAIM_THRESHOLD):
+def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n", threshold: float = CLAIM_THRESHOLD) -> dict:
     """Verdict on "about half of the data can be pruned without loss" (see the module docstring)."""
     frame = main_runs(frame)
     needed = [
@@ -95,7 +97,7 @@ def _minus_random(frame, pool, keep_fraction, policy, metric):
     return dict(complete=True, minus_random=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n)
 
 
-def claim_2(frame, metric="el2n"):
+def claim_2(frame: pd.DataFrame, metric: str = "el2n") -> dict:
     """Verdict on "keep easy examples when data is scarce, hard ones when it is plentiful"."""
     frame = main_runs(frame)
     rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
@@ -122,7 +124,7 @@ def claim_2(frame, metric="el2n"):
     return dict(claim="2", verdict=verdict, reason=why, complete=True, details=result)
 
 
-def claim_3(frame, fractions=POWER_LAW_FRACTIONS, metric="el2n"):
+def claim_3(frame: pd.DataFrame, fractions: Sequence[float] = POWER_LAW_FRACTIONS, metric: str = "el2n") -> dict:
     """Verdict on "pruning beats power-law scaling": fixed-f keep-hard curves across pools against random."""
     frame = main_runs(frame)
     results, missing = [], []
@@ -178,10 +180,11 @@ def _pending(claim, missing):
     return dict(claim=claim, verdict=VERDICTS[2], reason="runs missing: the plan is not complete", complete=False, missing=missing)
 
 
-def class_balance_comparison(frame, pool=LOSSLESS_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
+def class_balance_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, keep_fraction: float = CLAIM_THRESHOLD,
+                             metric: str = "el2n") -> list[dict]:
     """Class-balanced against plain pruning at the claim-1 point, paired by seed, per policy; and keep-hard
     against random with both class-balanced (``policy`` "hard - random")."""
-    out = []
+    out: list[dict[str, Any]] = []
     for policy in ("random", "hard"):
         sel = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         sel |= {} if policy == "random" else {"metric": metric}
@@ -203,12 +206,13 @@ COMPRESSION_POLICIES = ("hard", "ccs", "mixed")
 COMPRESSION_OUTCOMES = ("better than random", "worse than random", "unresolved")
 
 
-def compression_comparison(frame, pool=LOSSLESS_POOL, fractions=COMPRESSION_FRACTIONS, metric="el2n"):
+def compression_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, fractions: Sequence[float] = COMPRESSION_FRACTIONS,
+                           metric: str = "el2n") -> list[dict]:
     """High compression (fixed in commit 2849acd, 2026-12-02, before its runs): each score-based policy minus random pruning to the
     same f, paired by seed, with its two-sided 95% interval: better than random where the interval lies below
     0, worse where it lies above, otherwise unresolved."""
     frame = main_runs(frame)
-    out = []
+    out: list[dict[str, Any]] = []
     for f in fractions:
         for policy in COMPRESSION_POLICIES:
             out.append(_against_random(frame, pool, f, policy, metric))
@@ -231,7 +235,8 @@ FULL_POOL = 50000  # the whole CIFAR-10 training set: its own table and budget (
 LOSS_OUTCOMES = ("lossless", "loses more than the tolerance", "unresolved")
 
 
-def full_pool_comparison(frame, pool=FULL_POOL, keep_fraction=CLAIM_THRESHOLD, metric="el2n"):
+def full_pool_comparison(frame: pd.DataFrame, pool: int = FULL_POOL, keep_fraction: float = CLAIM_THRESHOLD,
+                         metric: str = "el2n") -> dict:
     """The 50k pool (fixed in commit ff47373, 2026-12-03, before any of its runs): reported beside claims 1 and 3, never part of
     their verdicts, which are read on the equal-compute pools of the main table.
 
@@ -242,7 +247,7 @@ def full_pool_comparison(frame, pool=FULL_POOL, keep_fraction=CLAIM_THRESHOLD, m
       two-sided 95% interval, and its outcome as in :func:`compression_comparison`."""
     frame = main_runs(frame)
     whole, tolerance = dict(pool_size=pool, keep_fraction=1.0), criteria.LOSSLESS_TOLERANCE
-    losses = []
+    losses: list[dict[str, Any]] = []
     for policy in ("random", "hard"):
         point = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         point |= {} if policy == "random" else {"metric": metric}

@@ -109,7 +109,7 @@ def cpu_model() -> str:
     :mod:`platform` knows."""
     import platform
 
-    fields = {}
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo") as info:
             for line in info:
@@ -129,5 +129,5 @@ def machine() -> Machine:
     import jax
     import jaxlib
 
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
     return Machine(cpu_model(), os.cpu_count() or 0, threads, jax.__version__, jaxlib.__version__, effective_flags())

@@ -8,7 +8,7 @@ import numpy as np
 from prunescale import validation
 from prunescale.cli import main
 from prunescale.validation.jobs import grid
-from prunescale.validation.runner import run_serial
+from prunescale.validation.runner import run_job, run_serial
 from prunescale.validation.analysis import fit_curves
 
 
@@ -53,7 +53,9 @@ def test_sweep_jobs_take_the_high_compression_policies(fake_cifar10_file, tmp_pa
     d = validation.load_cifar10(fake_cifar10_file, verify=False)
     options = json.dumps({"inits": 1, "epochs": 1.0, "config": "toy"})
     jobs = grid(["el2n"], ["ccs", "mixed"], [200], [0.2], [0], config="toy", test_size=200, data=d.checksum,
-                      metric_options=options, class_balanced=True)
-    frame = run_serial(jobs, tmp_path / "r", data_path=fake_cifar10_file, score_cache=tmp_path / "s",
-                             progress=False)
+                metric_options=options, class_balanced=True)
+    heard = []
+    run_job(jobs[0], tmp_path / "r", fake_cifar10_file, tmp_path / "s", say=heard.append)
+    assert heard == ["scoring by el2n (pool 200, seed 0)", "training on 40 images, seed 0"]  # the bar names each phase
+    frame = run_serial(jobs, tmp_path / "r", data_path=fake_cifar10_file, score_cache=tmp_path / "s", progress=False)
     assert sorted(frame.policy) == ["ccs", "mixed"] and (frame.n_train == 40).all() and frame.class_balanced.all()

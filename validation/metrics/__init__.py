@@ -30,11 +30,11 @@ code version).
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from prunescale.store import KeyedStore, checks, digest
+from prunescale.store import KeyedStore, PathLike, checks, digest
 
 from .. import xla
 from ..trainer import RESULTS_VERSION, get_config
@@ -84,7 +84,7 @@ AMOUNTS = ("epochs", "lr", "temperature")  # numbers > 0
 SHARES = {"stop_after": "(0, 1]", "subset_fraction": "(0, 1)"}
 
 
-def check_option_values(options: dict):
+def check_option_values(options: dict) -> None:
     """Every metric option in its valid range, in user terms, before any training; a one-line error naming it."""
     for name, value in options.items():
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -100,7 +100,8 @@ def check_option_values(options: dict):
                 raise ValueError(f"option {name} must lie in {SHARES[name]}, got {value!r}")
 
 
-def metric_config(metric, x, y, *, seed=0, x_test=None, y_test=None, **options):
+def metric_config(metric: str, x: np.ndarray, y: np.ndarray | None, *, seed: int = 0, x_test: np.ndarray | None = None,
+                  y_test: np.ndarray | None = None, **options: Any) -> dict:
     """The full configuration that determines a metric's scores (what the cache stores and is keyed by)."""
     checks.one_of("metric", metric, tuple(METRICS))
     unknown = set(options) - set(OPTIONS[metric])
@@ -138,7 +139,9 @@ def _unit_cache(store, cfg):
     return unit
 
 
-def score(metric, x, y=None, *, seed=0, cache_dir=None, progress=False, x_test=None, y_test=None, **options) -> Scores:
+def score(metric: str, x: np.ndarray, y: np.ndarray | None = None, *, seed: int = 0, cache_dir: PathLike | None = None,
+          progress: bool = False, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
+          **options: Any) -> Scores:
     """Score every example of ``(x, y)`` by ``metric`` (higher = harder).
 
     Parameters

@@ -7,7 +7,7 @@ import numpy as np
 from ..trainer import predict, train
 from ._common import _range
 
-def balanced_subsets(n, models, subset_fraction, seed=0):
+def balanced_subsets(n: int, models: int, subset_fraction: float, seed: int = 0) -> np.ndarray:
     """[models, n] membership: each example is in exactly ``round(fraction * models)`` subsets.
 
     A balanced design, so every example has runs with and without it (the

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..trainer import train
 
-def forgetting_counts(correct, presented=None):
+def forgetting_counts(correct: np.ndarray, presented: np.ndarray | None = None) -> np.ndarray:
     """Correct -> wrong transitions between consecutive presentations, per example.
 
     ``correct`` is [epochs, n] (bool).  Examples never classified correctly get
@@ -27,7 +27,8 @@ def forgetting_counts(correct, presented=None):
     return counts
 
 
-def forgetting(x, y, *, epochs, config, steps=None, seed=0, progress=False):
+def forgetting(x: np.ndarray, y: np.ndarray, *, epochs: float, config: str, steps: int | None = None, seed: int = 0,
+               progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Counts over one training run: ``epochs`` passes, or a run of ``steps`` steps.  With the fair test's config
     and steps and the job's seed, that run is the job's own converged f = 1 run (same data, order and init)."""
     rule = dict(budget="epochs", epochs=epochs) if steps is None else dict(budget="steps", steps=int(steps))

@@ -6,6 +6,9 @@ from functools import partial
 
 import jax
 import jax.numpy as jnp
+import functools
+from typing import Callable
+
 import numpy as np
 
 from ..trainer import make_model, normalise, per_example_loss, train
@@ -25,7 +28,9 @@ def _grad_norms(params, batch_stats, x_uint8, labels, *, cfg):
     return jnp.sqrt(sum(jax.tree_util.tree_leaves(squares)))
 
 
-def grand(x, y, *, inits, epochs, config, chunk, steps=None, stop_after=1.0, seed=0, progress=False, unit=None):
+def grand(x: np.ndarray, y: np.ndarray, *, inits: int, epochs: float, config: str, chunk: int, steps: int | None = None,
+          stop_after: float = 1.0, seed: int = 0, progress: bool = False,
+          unit: Callable[[int, Callable[[], np.ndarray]], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     y, unit = np.asarray(y, np.int32), unit or (lambda k, compute: compute())
 
     def one(k):
@@ -36,4 +41,4 @@ def grand(x, y, *, inits, epochs, config, chunk, steps=None, stop_after=1.0, see
         ]
         return np.concatenate(norms)
 
-    return np.mean([unit(k, lambda k=k: one(k)) for k in _range(inits, progress, "grand inits")], axis=0), None
+    return np.mean([unit(k, functools.partial(one, k)) for k in _range(inits, progress, "grand inits")], axis=0), None

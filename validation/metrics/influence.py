@@ -6,7 +6,7 @@ import numpy as np
 
 from ._subsets import _subset_runs
 
-def influence_from_runs(in_subset, test_correct, reduce="max"):
+def influence_from_runs(in_subset: np.ndarray, test_correct: np.ndarray, reduce: str = "max") -> tuple[np.ndarray, np.ndarray]:
     """``infl(i, j) = P(j correct | i in) - P(j correct | i out)``, reduced over test examples j.
 
     Returns the per-training-example score (largest or total influence) and the
@@ -28,6 +28,7 @@ def influence_from_runs(in_subset, test_correct, reduce="max"):
     raise ValueError(f"reduce must be 'max' or 'sum'; got {reduce!r}")
 
 
-def influence(x, y, *, x_test, y_test, models, subset_fraction, config, reduce, seed=0, progress=False):
+def influence(x: np.ndarray, y: np.ndarray, *, x_test: np.ndarray, y_test: np.ndarray, models: int, subset_fraction: float,
+              config: str, reduce: str, seed: int = 0, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     masks, _, test_correct = _subset_runs(x, y, x_test, y_test, models, subset_fraction, config, seed, progress)
     return influence_from_runs(masks, test_correct, reduce)

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._subsets import _subset_runs
 
-def subset_estimator(in_subset, correct):
+def subset_estimator(in_subset: np.ndarray, correct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Feldman-Zhang estimator: ``P(correct | in) - P(correct | out)`` per column, and its standard error.
 
     ``in_subset`` [M, n] and ``correct`` [M, n] are per-run booleans.
@@ -21,6 +21,7 @@ def subset_estimator(in_subset, correct):
     return p_in - p_out, se
 
 
-def memorization(x, y, *, models, subset_fraction, config, seed=0, progress=False):
+def memorization(x: np.ndarray, y: np.ndarray, *, models: int, subset_fraction: float, config: str, seed: int = 0,
+                 progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     masks, correct, _ = _subset_runs(x, y, None, None, models, subset_fraction, config, seed, progress)
     return subset_estimator(masks, correct)

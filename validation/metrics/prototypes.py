@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from typing import Any, Sequence
+
 import numpy as np
 import optax
 
@@ -13,14 +15,14 @@ from ..model import ResNet
 from ..trainer import augment, normalise
 from ._common import _range
 
-def nearest_centroid_distance(embeddings, centroids):
+def nearest_centroid_distance(embeddings: np.ndarray, centroids: np.ndarray) -> np.ndarray:
     """Cosine distance of each embedding to its nearest centroid."""
     e = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     c = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
     return 1.0 - (e @ c.T).max(axis=1)
 
 
-def spherical_kmeans(embeddings, k, seed=0, iterations=50):
+def spherical_kmeans(embeddings: np.ndarray, k: int, seed: int = 0, iterations: int = 50) -> np.ndarray:
     """k-means on the unit sphere (cosine similarity), k-means++ initialisation."""
     rng = np.random.default_rng(seed)
     e = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
@@ -54,7 +56,7 @@ def _ssl_view(key, x):
     return _color_jitter(k_c, augment(k_a, x))
 
 
-def nt_xent(z1, z2, temperature):
+def nt_xent(z1: jax.Array, z2: jax.Array, temperature: float) -> jax.Array:
     """SimCLR's normalised-temperature cross entropy for two views of a batch."""
     z = jnp.concatenate([z1, z2])
     z = z / jnp.linalg.norm(z, axis=1, keepdims=True)
@@ -65,14 +67,14 @@ def nt_xent(z1, z2, temperature):
     return -jnp.mean(jax.nn.log_softmax(sim, axis=1)[jnp.arange(2 * n), positives])
 
 
-def prototypes(x, *, clusters, seed=0, progress=False, **network):
+def prototypes(x: np.ndarray, *, clusters: int, seed: int = 0, progress: bool = False, **network: Any) -> tuple[np.ndarray, np.ndarray | None]:
     """Self-supervised prototype scores from the images alone (no labels in the signature)."""
     emb = ssl_embeddings(x, seed=seed, progress=progress, **network)
     centroids = spherical_kmeans(emb, clusters, seed=seed)
     return nearest_centroid_distance(emb, centroids), None
 
 
-def knn_accuracy(embeddings, labels, k=20):
+def knn_accuracy(embeddings: np.ndarray, labels: np.ndarray, k: int = 20) -> float:
     """Leave-one-out k-nearest-neighbour accuracy (cosine, majority vote) of an embedding: how much class
     structure the self-supervised network found, without ever training on a label."""
     e = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
@@ -86,7 +88,8 @@ def knn_accuracy(embeddings, labels, k=20):
     return float(np.mean(np.concatenate(votes) == labels))
 
 
-def embedding_quality(x, y, *, k=20, seed=0, progress=False, **options):
+def embedding_quality(x: np.ndarray, y: np.ndarray, *, k: int = 20, seed: int = 0, progress: bool = False,
+                      **options: Any) -> dict:
     """The prototypes network's k-NN accuracy on ``(x, y)``, and the same for the untrained network (epochs = 0):
     the measured quality of the embedding the scores come from.  ``options`` as for the metric."""
     network = {name: v for name, v in options.items() if name != "clusters"}
@@ -95,7 +98,8 @@ def embedding_quality(x, y, *, k=20, seed=0, progress=False, **options):
     return dict(knn_accuracy=trained, untrained_knn_accuracy=untrained, k=k, chance=1.0 / len(np.unique(y)))
 
 
-def ssl_embeddings(x, *, epochs, embed_dim, temperature, batch_size, lr, widths, stem, seed=0, progress=False):
+def ssl_embeddings(x: np.ndarray, *, epochs: int, embed_dim: int, temperature: float, batch_size: int, lr: float,
+                   widths: Sequence[int], stem: int, seed: int = 0, progress: bool = False) -> np.ndarray:
     """The embeddings of a SimCLR-style network trained ``epochs`` passes on the images alone."""
     model = ResNet(widths=tuple(widths), stem=stem, num_classes=embed_dim)
     key = jax.random.PRNGKey(seed)

@@ -4,5 +4,5 @@ from __future__ import annotations
 
 import numpy as np
 
-def random_scores(x, *, seed=0, progress=False):
+def random_scores(x: np.ndarray, *, seed: int = 0, progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     return np.random.default_rng(seed).random(len(x)), None

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from prunescale.store import from_json, to_json
+
 from . import DATA, FOLDER, POLICY_COLORS as COLORS, WINNER_MAP, draw_panels, house_style
 
 RUNS = DATA / "cifar10_fair" / "runs.csv"
@@ -68,7 +70,7 @@ def compute(csv=RUNS):
     winners = criteria.crossover(main)["points"] if paired else []
     return dict(
         source=_shown(csv),
-        verdicts=report,
+        verdicts=to_json(report),  # the typed record, as JSON at the boundary
         losses=_losses(main, verdicts.LOSSLESS_POOL),
         means=_means(main),
         winners=winners,
@@ -87,14 +89,20 @@ def _shown(path):
     return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
 
 
+def _claim(record, index):
+    from prunescale.validation.verdicts import Verdicts
+
+    return from_json(Verdicts, record["verdicts"]).claims[index]
+
+
 def _label(ax, xlabel, ylabel, claim, title, legend=True):
     """Axis labels, the legend, and a title that states the claim's verdict."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if legend:
         ax.legend(fontsize=8)
-    state = "" if claim["complete"] else " (plan incomplete)"
-    ax.set_title(f"{title}\nclaim {claim['claim']}: {claim['verdict']}{state}", fontsize=9)
+    state = "" if claim.complete else " (plan incomplete)"
+    ax.set_title(f"{title}\nclaim {claim.claim}: {claim.verdict}{state}", fontsize=9)
 
 
 def _loss_panel(ax, record):
@@ -107,7 +115,7 @@ def _loss_panel(ax, record):
         ax.errorbar(x, 100 * group.loss, yerr=yerr, fmt="o-", color=COLORS.get(policy), capsize=3, label=f"keep {policy}" if policy != "random" else "random")
     ax.axhline(100 * record["tolerance"], color="k", lw=0.8, ls="--", label="lossless tolerance (0.5 pp)")
     ax.axhline(0, color="k", lw=0.5)
-    _label(ax, "keep fraction f (10k pool)", "error(f) - error(f = 1), pp (paired, 95% CI)", record["verdicts"]["claims"][0], "A  lossless pruning")
+    _label(ax, "keep fraction f (10k pool)", "error(f) - error(f = 1), pp (paired, 95% CI)", _claim(record, 0), "A  lossless pruning")
 
 
 def _curves_panel(ax, record):
@@ -121,7 +129,7 @@ def _curves_panel(ax, record):
                 ax.errorbar(curve.n_train, curve["mean"], yerr=curve.se, fmt=f"{marker}-", color=COLORS["hard"], label=f"keep-hard, f = {f:g}, across pools")
         ax.set_xscale("log")
         ax.set_yscale("log")
-    _label(ax, "examples kept", "test error (mean +- SE over seeds)", record["verdicts"]["claims"][2], "B  beating the power law")
+    _label(ax, "examples kept", "test error (mean +- SE over seeds)", _claim(record, 2), "B  beating the power law")
 
 
 def _sign_panel(ax, record):
@@ -139,7 +147,7 @@ def _sign_panel(ax, record):
         ax.set_yticks(range(len(pools)), [f"{p / 1000:g}k" for p in pools])
     else:
         ax.text(0.5, 0.5, "no keep-hard / keep-easy pairs yet", ha="center", va="center", transform=ax.transAxes)
-    _label(ax, "keep fraction f", "pool", record["verdicts"]["claims"][1], "C  the winner, hard minus easy (paired)", legend=False)
+    _label(ax, "keep fraction f", "pool", _claim(record, 1), "C  the winner, hard minus easy (paired)", legend=False)
 
 
 @house_style

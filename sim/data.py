@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from prunescale.store import checks
+from prunescale.store.checks import Policy
 
 
 def pool_size(N: int, alpha_tot: float) -> int:
@@ -86,7 +87,7 @@ def teacher_and_probe(key: jax.Array, N: int, theta_deg: float) -> tuple[jax.Arr
     return teacher, jnp.cos(th) * teacher + jnp.sin(th) * v
 
 
-def kept_indices(key: jax.Array, margins: jax.Array, kept: int, policy: str) -> jax.Array:
+def kept_indices(key: jax.Array, margins: jax.Array, kept: int, policy: Policy) -> jax.Array:
     """Indices of the ``kept`` examples a policy keeps, given probe margins.
 
     hard: the smallest ``|m|``; easy: the largest; random: a random subset.
@@ -101,7 +102,7 @@ def kept_indices(key: jax.Array, margins: jax.Array, kept: int, policy: str) -> 
 
 @partial(jax.jit, static_argnames=("N", "pool", "kept", "policy"))
 def draw_pruned(key: jax.Array, theta_deg: float, *, N: int, pool: int, kept: int,
-                policy: str) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+                policy: Policy) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """One pruned training set: ``(X, y, teacher, probe)``.
 
     ``X`` has shape ``[kept, N]`` (rows are examples), ``y = sign(X @ teacher)``.
@@ -133,7 +134,7 @@ def draw_pruned(key: jax.Array, theta_deg: float, *, N: int, pool: int, kept: in
 
 
 def draw(seed: int, N: int, alpha_tot: float, keep_fraction: float, theta: float = 0.0,
-         policy: str = "hard") -> tuple[np.ndarray, ...]:
+         policy: Policy = "hard") -> tuple[np.ndarray, ...]:
     """Convenience wrapper: one pruned set from an integer seed, as numpy arrays.
 
     Examples

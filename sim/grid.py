@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from prunescale.store import KeyedStore, PathLike, checks
+from prunescale.store.checks import Policy
 
 
 from .data import draw_pruned, kept_size, pool_size
@@ -51,7 +52,7 @@ def _numbers(name, value):
     return values
 
 
-def check_grid(N: Axis, alpha_tot: Axis, keep_fraction: Axis, theta: Axis, policy: str | Sequence[str],
+def check_grid(N: Axis, alpha_tot: Axis, keep_fraction: Axis, theta: Axis, policy: Policy | Sequence[str],
                seeds: int | Sequence[int]) -> tuple[list, ...]:
     """Validate the grid's axes; return them as lists.  Errors name the parameter (store.checks wording)."""
     Ns = _numbers("N", N)
@@ -161,7 +162,7 @@ def _shard(keys):
     return jax.device_put(keys, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("seeds")))
 
 
-def run_point(N: int, alpha_tot: float, keep_fraction: float, theta: float, policy: str, seeds: Sequence[int],
+def run_point(N: int, alpha_tot: float, keep_fraction: float, theta: float, policy: Policy, seeds: Sequence[int],
               solver: str = "jax") -> dict:
     """All seeds of one grid point: dict of per-seed arrays (and how many needed the reference)."""
     pool = pool_size(N, alpha_tot)
@@ -193,7 +194,7 @@ def simulate(
     alpha_tot: Axis,
     keep_fraction: Axis,
     theta: Axis = 0.0,
-    policy: str | Sequence[str] = "hard",
+    policy: Policy | Sequence[str] = "hard",
     seeds: int | Sequence[int] = 16,
     *,
     solver: str | None = None,

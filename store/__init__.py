@@ -14,6 +14,7 @@ them.  Public API::
     KeyedStore(root, kind)       -> entries keyed by their full config, the config saved beside each
     ConfigMismatch, CorruptEntry -> what the store refuses
     POLICIES and checks          -> one wording for every parameter error
+    to_json(record), from_json(kind, data) -> typed records (frozen dataclasses) to JSON and back
 """
 
 from . import checks
@@ -33,6 +34,7 @@ from .files import (
     save_npz,
 )
 from .keyed import ConfigMismatch, CorruptEntry, KeyedStore
+from .records import from_json, to_json
 
 __all__ = [
     "OWNER_FILE",
@@ -47,9 +49,11 @@ __all__ = [
     "claim_output_folder",
     "checks",
     "digest",
+    "from_json",
     "jsonable",
     "load_json",
     "normal_mode",
     "save_json",
     "save_npz",
+    "to_json",
 ]

@@ -13,7 +13,8 @@ from numpy.typing import ArrayLike
 
 T = TypeVar("T")
 
-POLICIES = ("hard", "easy", "random")  # keep the highest scores, the lowest, or a random subset
+Policy = Literal["hard", "easy", "random"]  # keep the highest scores, the lowest, or a random subset
+POLICIES: tuple[Policy, ...] = ("hard", "easy", "random")
 
 
 def as_array(name: str, value: ArrayLike) -> np.ndarray:
@@ -51,8 +52,9 @@ def theta(value: ArrayLike, name: str = "theta") -> np.ndarray:
     return arr
 
 
-def policy(value: str, allowed: Sequence[str] = POLICIES) -> str:
-    return one_of("policy", value, allowed)
+def policy(value: str, allowed: Sequence[Policy] = POLICIES) -> Policy:
+    """``value`` as a :data:`Policy` if it is one of ``allowed``, else an error that lists them."""
+    return one_of("policy", value, allowed)  # type: ignore[arg-type]  # value is a str until checked
 
 
 def one_of(name: str, value: T, allowed: Sequence[T]) -> T:

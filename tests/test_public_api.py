@@ -8,7 +8,7 @@ from prunescale import sim, store, theory, validation
 API = {
     store: [
         "OWNER_FILE", "POLICIES", "PathLike", "ConfigMismatch", "CorruptEntry", "KeyedStore", "atomic_write", "check_output_file",
-        "check_output_folder", "claim_output_folder", "checks", "digest", "jsonable", "load_json", "normal_mode", "save_json", "save_npz",
+        "check_output_folder", "claim_output_folder", "checks", "digest", "jsonable", "load_json", "normal_mode", "save_json", "save_npz", "to_json", "from_json",
     ],
     sim: [
         "MaxMarginResult", "compare_with_theory", "draw", "draw_pruned", "kept_size", "max_margin",

@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from prunescale.store import checks
+from prunescale.store.checks import Policy
 from ._integrand import Problem, Quadrature, kept_interval
 from ._newton import maximise
 
@@ -56,7 +57,7 @@ class TheoryResult:
     alpha_prune: np.ndarray
     keep_fraction: np.ndarray
     theta: np.ndarray
-    policy: str
+    policy: Policy
 
     @property
     def alpha_tot(self) -> np.ndarray:
@@ -64,7 +65,7 @@ class TheoryResult:
         return self.alpha_prune / self.keep_fraction
 
 
-def solve(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: str = "hard", *,
+def solve(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: Policy = "hard", *,
           strict: bool = True, nodes: int = 12, beyond_verified: bool = False) -> TheoryResult:
     """Solve the replica saddle point for pruned max-margin learning.
 
@@ -175,7 +176,7 @@ def solve(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0
     )
 
 
-def check_verified(alpha_prune: np.ndarray, keep_fraction: np.ndarray, theta: np.ndarray, policy: str) -> None:
+def check_verified(alpha_prune: np.ndarray, keep_fraction: np.ndarray, theta: np.ndarray, policy: Policy) -> None:
     """A one-line error where a pruned point lies outside the verified domain of its policy and metric:
     ``alpha_prune / keep_fraction <= VERIFIED_POOL`` where ``theta > 0``, ``alpha_prune <= VERIFIED_EASY_KEPT``
     for keep-easy at ``theta = 0``."""
@@ -237,7 +238,7 @@ def _solve_group(alpha, f, theta_deg, policy, planar, rule):
     return best
 
 
-def test_error(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: str = "hard") -> float | np.ndarray:
+def test_error(alpha_prune: ArrayLike, keep_fraction: ArrayLike, theta: ArrayLike = 0.0, policy: Policy = "hard") -> float | np.ndarray:
     """Test error ``arccos(R) / pi`` of the max-margin student.
 
     Same arguments as :func:`solve`; returns only the error (a float for

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import brentq
 
 from prunescale.store import checks
+from prunescale.store.checks import Policy
 
 from ._search import F_FLOOR, error_at, minimise, search_error
 from .error import ALPHA_MAX, VERIFIED_EASY_KEPT, VERIFIED_POOL, solve
@@ -47,7 +48,7 @@ class Frontier:
     random_error: np.ndarray
     pool_limited: np.ndarray
     theta: float
-    policy: str
+    policy: Policy
     max_pool: float | None
 
     @functools.cached_property
@@ -57,7 +58,7 @@ class Frontier:
         return keep_fraction_floor(self.theta) if self.policy == "hard" else float("nan")
 
 
-def pareto_frontier(alpha_prune: ArrayLike, theta: float = 0.0, policy: str = "hard", max_pool: float | None = None) -> Frontier:
+def pareto_frontier(alpha_prune: ArrayLike, theta: float = 0.0, policy: Policy = "hard", max_pool: float | None = None) -> Frontier:
     """Lowest test error reachable with ``alpha_prune`` kept examples per dimension.
 
     For each ``alpha_prune`` the keep fraction is optimised continuously (in
@@ -131,7 +132,7 @@ def pareto_frontier(alpha_prune: ArrayLike, theta: float = 0.0, policy: str = "h
     )
 
 
-def kept_size_for_error(target_error: float, theta: float = 0.0, policy: str = "hard",
+def kept_size_for_error(target_error: float, theta: float = 0.0, policy: Policy = "hard",
                         max_pool: float | None = None) -> tuple[float, float]:
     """Budget view: the smallest kept set ``alpha_prune`` whose frontier error
     reaches ``target_error`` (given the largest pool ``max_pool``).

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from prunescale.store import PathLike, atomic_write, checks, digest
+from prunescale.store.checks import Policy
 
 CANONICAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TARBALL_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -259,7 +260,7 @@ def random_pool(n_total: int, size: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_total, size, replace=False))
 
 
-def prune(scores: np.ndarray, pool: np.ndarray, keep_fraction: float, policy: str, seed: int = 0,
+def prune(scores: np.ndarray, pool: np.ndarray, keep_fraction: float, policy: Policy, seed: int = 0,
           labels: np.ndarray | None = None) -> np.ndarray:
     """Indices kept from ``pool`` (an index array) by ``scores`` (higher = harder), sorted.
 

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from prunescale.store import to_json
+
 from . import calibrate, criteria
 from .analysis import _pooled_stderr, curves
 from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, _has, full_pool_comparison, main_runs
@@ -57,7 +59,7 @@ def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> dict:
     missing = [p for p in points if not _has(runs, seeds=SEEDS, pool_size=FULL_POOL, **p)]
     if missing:
         return dict(steps=int(steps), complete=False, verdict=VERDICTS[2], missing=missing)
-    reading = full_pool_comparison(runs, metric=METRIC)
+    reading = to_json(full_pool_comparison(runs, metric=METRIC))  # the 50k readings are plain records
     outcome = {p["policy"]: p["outcome"] for p in reading["losses"]}
     if outcome["hard"] == "lossless" and outcome["random"] != "lossless":
         verdict = VERDICTS[0]

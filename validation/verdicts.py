@@ -29,19 +29,100 @@ before the EL2N runs of the fair plan that they judge.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import criteria
 
-VERDICTS = ("reproduced", "not reproduced", "undecided at this scale")
+Verdict = Literal["reproduced", "not reproduced", "undecided at this scale"]
+VERDICTS: tuple[Verdict, Verdict, Verdict] = ("reproduced", "not reproduced", "undecided at this scale")
 LOSSLESS_POOL = 10000
 POWER_LAW_FRACTIONS = (0.5, 0.3)
 CLAIM_THRESHOLD = 0.5  # claim 1 is about keeping half of the data or less
 CLAIM_1_FRACTIONS = (1.0, 0.7, CLAIM_THRESHOLD)  # the points that decide claim 1 (docs/validation.md, the protocol) ...
 CLAIM_1_SEEDS = 3  # ... which the protocol runs with three seeds; everywhere else two
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim's verdict, the reason in words, and the evidence (the criteria's numbers, as
+    :mod:`validation.criteria` gives them), or the runs still missing."""
+
+    claim: str  # "1", "2" or "3"
+    verdict: Verdict
+    reason: str
+    complete: bool  # False: runs are missing, and the verdict waits for them
+    pool_size: int | None = None  # claim 1's pool
+    missing: tuple[dict, ...] | None = None
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class AgainstRandom:
+    """One policy minus random pruning to the same keep fraction, paired by seed, with its two-sided 95% interval
+    and its outcome (:data:`COMPRESSION_OUTCOMES`)."""
+
+    keep_fraction: float
+    policy: str
+    pool_size: int
+    complete: bool
+    minus_random: float | None = None
+    ci95: tuple[float, float] | None = None
+    seeds: int | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ClassBalance:
+    """Class-balanced against plain pruning for one policy (``balanced_minus_plain``), or class-balanced keep-hard
+    against class-balanced random (``policy`` "hard - random"), paired by seed."""
+
+    policy: str
+    complete: bool
+    balanced_minus_plain: float | None = None
+    balanced_hard_minus_balanced_random: float | None = None
+    ci95: tuple[float, float] | None = None
+    seeds: int | None = None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A policy at the keep fraction against the whole pool, with one-sided 95% bounds and its outcome
+    (:data:`LOSS_OUTCOMES`)."""
+
+    policy: str
+    complete: bool
+    loss: float | None = None
+    lower95: float | None = None
+    upper95: float | None = None
+    seeds: int | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class FullPool:
+    """The whole training set as the pool: each policy's loss at the keep fraction, and keep-hard against random."""
+
+    pool_size: int
+    keep_fraction: float
+    tolerance: float
+    losses: tuple[Loss, ...]
+    hard_minus_random: AgainstRandom
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Everything read from one runs table; ``store.to_json`` writes it, ``store.from_json(Verdicts, ...)`` reads it."""
+
+    claims: tuple[Claim, ...]
+    class_balance: tuple[ClassBalance, ...]
+    compression: tuple[AgainstRandom, ...]
+    runs: int
+    full_pool: FullPool | None = None  # None where the table has no run on the whole training set
 
 
 def main_runs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +137,7 @@ def _has(frame, seeds=2, **selection):
     return rows.seed.nunique() >= seeds
 
 
-def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n", threshold: float = CLAIM_THRESHOLD) -> dict:
+def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n", threshold: float = CLAIM_THRESHOLD) -> Claim:
     """Verdict on "about half of the data can be pruned without loss" (see the module docstring)."""
     frame = main_runs(frame)
     needed = [
@@ -84,7 +165,7 @@ def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n"
         dict(keep_fraction=p["keep_fraction"]) | _minus_random(frame, pool, p["keep_fraction"], "hard", metric)
         for p in result["hard"]["points"]
     ]
-    return dict(claim="1", verdict=verdict, reason=why, complete=True, pool_size=pool, details=result)
+    return Claim("1", verdict, why, complete=True, pool_size=pool, details=result)
 
 
 def _minus_random(frame, pool, keep_fraction, policy, metric):
@@ -97,7 +178,7 @@ def _minus_random(frame, pool, keep_fraction, policy, metric):
     return dict(complete=True, minus_random=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n)
 
 
-def claim_2(frame: pd.DataFrame, metric: str = "el2n") -> dict:
+def claim_2(frame: pd.DataFrame, metric: str = "el2n") -> Claim:
     """Verdict on "keep easy examples when data is scarce, hard ones when it is plentiful"."""
     frame = main_runs(frame)
     rows = frame[(frame.metric == metric) & frame.policy.isin(["hard", "easy"])]
@@ -121,10 +202,10 @@ def claim_2(frame: pd.DataFrame, metric: str = "el2n") -> dict:
         verdict, why = VERDICTS[1], "the same resolved winner on every pool at every keep fraction"
     else:
         verdict, why = VERDICTS[2], "some winners are unresolved (their 95% interval contains 0)"
-    return dict(claim="2", verdict=verdict, reason=why, complete=True, details=result)
+    return Claim("2", verdict, why, complete=True, details=result)
 
 
-def claim_3(frame: pd.DataFrame, fractions: Sequence[float] = POWER_LAW_FRACTIONS, metric: str = "el2n") -> dict:
+def claim_3(frame: pd.DataFrame, fractions: Sequence[float] = POWER_LAW_FRACTIONS, metric: str = "el2n") -> Claim:
     """Verdict on "pruning beats power-law scaling": fixed-f keep-hard curves across pools against random."""
     frame = main_runs(frame)
     results, missing = [], []
@@ -141,7 +222,7 @@ def claim_3(frame: pd.DataFrame, fractions: Sequence[float] = POWER_LAW_FRACTION
         except ValueError as error:  # the random curve or its pairs are not there yet
             missing.append(dict(keep_fraction=f, note=str(error)))
     if missing:
-        return _pending("3", missing) | dict(details=results)
+        return _pending("3", missing, details=results)
     against = [
         r["slope_difference_ci95"][0] > 0
         or criteria.lower_bound(r["difference_at_largest"], r["stderr_at_largest"], r["seeds_at_largest"]) > 0
@@ -154,7 +235,7 @@ def claim_3(frame: pd.DataFrame, fractions: Sequence[float] = POWER_LAW_FRACTION
         verdict, why = VERDICTS[1], "at every f the curve is flatter than random or above it (95% intervals)"
     else:
         verdict, why = VERDICTS[2], "the slope intervals include equal slopes, or the largest-size gap includes 0"
-    return dict(claim="3", verdict=verdict, reason=why, complete=True, details=results)
+    return Claim("3", verdict, why, complete=True, details=results)
 
 
 def _unfinished(frame, policies, metric, fractions=None):
@@ -176,29 +257,30 @@ def _unfinished(frame, policies, metric, fractions=None):
     return missing
 
 
-def _pending(claim, missing):
-    return dict(claim=claim, verdict=VERDICTS[2], reason="runs missing: the plan is not complete", complete=False, missing=missing)
+def _pending(claim: str, missing: list[dict], details: Any = None) -> Claim:
+    return Claim(claim, VERDICTS[2], "runs missing: the plan is not complete", complete=False, missing=tuple(missing),
+                 details=details)
 
 
 def class_balance_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, keep_fraction: float = CLAIM_THRESHOLD,
-                             metric: str = "el2n") -> list[dict]:
+                             metric: str = "el2n") -> tuple[ClassBalance, ...]:
     """Class-balanced against plain pruning at the claim-1 point, paired by seed, per policy; and keep-hard
     against random with both class-balanced (``policy`` "hard - random")."""
-    out: list[dict[str, Any]] = []
+    out: list[ClassBalance] = []
     for policy in ("random", "hard"):
         sel = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         sel |= {} if policy == "random" else {"metric": metric}
         if not (_has(frame, **sel, class_balanced=True) and _has(frame, **sel, class_balanced=False)):
-            out.append(dict(policy=policy, complete=False))
+            out.append(ClassBalance(policy, complete=False))
             continue
         mean, se, n = criteria.paired_difference(frame, sel | {"class_balanced": True}, sel | {"class_balanced": False})
-        out.append(dict(policy=policy, complete=True, balanced_minus_plain=mean, ci95=list(criteria.interval(mean, se, n)), seeds=n))
+        out.append(ClassBalance(policy, True, balanced_minus_plain=mean, ci95=criteria.interval(mean, se, n), seeds=n))
     hard = dict(pool_size=pool, keep_fraction=float(keep_fraction), class_balanced=True)
     if _has(frame, **hard, policy="hard", metric=metric) and _has(frame, **hard, policy="random"):
         mean, se, n = criteria.paired_difference(frame, hard | {"policy": "hard", "metric": metric}, hard | {"policy": "random"})
-        out.append(dict(policy="hard - random", complete=True, balanced_hard_minus_balanced_random=mean,
-                        ci95=list(criteria.interval(mean, se, n)), seeds=n))
-    return out
+        out.append(ClassBalance("hard - random", True, balanced_hard_minus_balanced_random=mean,
+                                ci95=criteria.interval(mean, se, n), seeds=n))
+    return tuple(out)
 
 
 COMPRESSION_FRACTIONS = (0.3, 0.1)
@@ -207,28 +289,25 @@ COMPRESSION_OUTCOMES = ("better than random", "worse than random", "unresolved")
 
 
 def compression_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, fractions: Sequence[float] = COMPRESSION_FRACTIONS,
-                           metric: str = "el2n") -> list[dict]:
+                           metric: str = "el2n") -> tuple[AgainstRandom, ...]:
     """High compression (fixed in commit 2849acd, 2026-12-02, before its runs): each score-based policy minus random pruning to the
     same f, paired by seed, with its two-sided 95% interval: better than random where the interval lies below
     0, worse where it lies above, otherwise unresolved."""
     frame = main_runs(frame)
-    out: list[dict[str, Any]] = []
-    for f in fractions:
-        for policy in COMPRESSION_POLICIES:
-            out.append(_against_random(frame, pool, f, policy, metric))
-    return out
+    return tuple(_against_random(frame, pool, f, policy, metric) for f in fractions for policy in COMPRESSION_POLICIES)
 
 
-def _against_random(frame, pool, keep_fraction, policy, metric):
+def _against_random(frame: pd.DataFrame, pool: int, keep_fraction: float, policy: str, metric: str) -> AgainstRandom:
     """:func:`_minus_random` with its outcome: better than random where the two-sided 95% interval lies below 0,
     worse where it lies above, otherwise unresolved."""
-    point = dict(keep_fraction=float(keep_fraction), policy=policy, pool_size=pool)
-    point |= _minus_random(frame, pool, keep_fraction, policy, metric)
-    if point["complete"]:
-        low, high = point["ci95"]
-        better, worse, unresolved = COMPRESSION_OUTCOMES
-        point["outcome"] = better if high < 0 else worse if low > 0 else unresolved
-    return point
+    found = _minus_random(frame, pool, keep_fraction, policy, metric)
+    point = AgainstRandom(float(keep_fraction), policy, pool, found["complete"])
+    if not found["complete"]:
+        return point
+    low, high = found["ci95"]
+    better, worse, unresolved = COMPRESSION_OUTCOMES
+    return dataclasses.replace(point, minus_random=found["minus_random"], ci95=(low, high), seeds=found["seeds"],
+                               outcome=better if high < 0 else worse if low > 0 else unresolved)
 
 
 FULL_POOL = 50000  # the whole CIFAR-10 training set: its own table and budget (`--plan full-pool`)
@@ -236,7 +315,7 @@ LOSS_OUTCOMES = ("lossless", "loses more than the tolerance", "unresolved")
 
 
 def full_pool_comparison(frame: pd.DataFrame, pool: int = FULL_POOL, keep_fraction: float = CLAIM_THRESHOLD,
-                         metric: str = "el2n") -> dict:
+                         metric: str = "el2n") -> FullPool:
     """The 50k pool (fixed in commit ff47373, 2026-12-03, before any of its runs): reported beside claims 1 and 3, never part of
     their verdicts, which are read on the equal-compute pools of the main table.
 
@@ -247,36 +326,30 @@ def full_pool_comparison(frame: pd.DataFrame, pool: int = FULL_POOL, keep_fracti
       two-sided 95% interval, and its outcome as in :func:`compression_comparison`."""
     frame = main_runs(frame)
     whole, tolerance = dict(pool_size=pool, keep_fraction=1.0), criteria.LOSSLESS_TOLERANCE
-    losses: list[dict[str, Any]] = []
+    losses: list[Loss] = []
     for policy in ("random", "hard"):
         point = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         point |= {} if policy == "random" else {"metric": metric}
         if not (_has(frame, **point) and _has(frame, **whole, policy="random")):
-            losses.append(dict(policy=policy, complete=False))
+            losses.append(Loss(policy, complete=False))
             continue
         mean, se, n = criteria.paired_difference(frame, point, whole)
         upper = float(criteria.upper_bound(mean, se, n))
         lower = float(criteria.lower_bound(mean, se, n))
         lossless, losing, unresolved = LOSS_OUTCOMES
         outcome = lossless if upper < tolerance else losing if lower > tolerance else unresolved
-        bounds = dict(loss=mean, lower95=lower, upper95=upper)
-        losses.append(dict(policy=policy, complete=True, **bounds, seeds=n, outcome=outcome))
-    return dict(
-        pool_size=pool,
-        keep_fraction=float(keep_fraction),
-        tolerance=tolerance,
-        losses=losses,
-        hard_minus_random=_against_random(frame, pool, keep_fraction, "hard", metric),
-    )
+        losses.append(Loss(policy, True, loss=mean, lower95=lower, upper95=upper, seeds=n, outcome=outcome))
+    hard_minus_random = _against_random(frame, pool, keep_fraction, "hard", metric)
+    return FullPool(pool, float(keep_fraction), tolerance, tuple(losses), hard_minus_random)
 
 
-def verdicts(frame: pd.DataFrame) -> dict:
+def verdicts(frame: pd.DataFrame) -> Verdicts:
     """All three claims, the class-balance comparison and, where their runs are in the table, the high-compression
     and the full-pool comparisons, from one runs table."""
-    return dict(
-        claims=[claim_1(frame), claim_2(frame), claim_3(frame)],
-        class_balance=class_balance_comparison(frame) if "class_balanced" in frame else [],
-        compression=compression_comparison(frame) if frame.policy.isin(["ccs", "mixed"]).any() else [],
-        full_pool=full_pool_comparison(frame) if (frame.pool_size == FULL_POOL).any() else {},
+    return Verdicts(
+        claims=(claim_1(frame), claim_2(frame), claim_3(frame)),
+        class_balance=class_balance_comparison(frame) if "class_balanced" in frame else (),
+        compression=compression_comparison(frame) if frame.policy.isin(["ccs", "mixed"]).any() else (),
         runs=int(len(frame)),
+        full_pool=full_pool_comparison(frame) if (frame.pool_size == FULL_POOL).any() else None,
     )

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from prunescale.store import claim_output_folder, save_json
+from prunescale.store import claim_output_folder, from_json, save_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit
 from .common import DATA
 from .largescale import is_scale_table, scale_verdict
+
+if TYPE_CHECKING:
+    from prunescale.validation.verdicts import AgainstRandom, ClassBalance, FullPool, Verdicts
 
 FAIR_RESULTS = Path("results/fair")
 
@@ -30,6 +34,7 @@ def verdict_cmd(
 ):
     """The fair test's verdict on each of the paper's three claims (reproduced, not reproduced or undecided), and its figure."""
     from prunescale.figures import fair_figure
+    from prunescale.validation.verdicts import Verdicts
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
@@ -45,7 +50,8 @@ def verdict_cmd(
     record = fair_figure.compute(csv)
     save_json(record, record_path)
     fair_figure.draw(record, figure_path)
-    lines = [f"{record['verdicts']['runs']} runs in {record['source']}", *_verdict_lines(record["verdicts"])]
+    report = from_json(Verdicts, record["verdicts"])
+    lines = [f"{report.runs} runs in {record['source']}", *_verdict_lines(report)]
     written = [f"wrote {record_path}, {figure_path} and its PDF"]
     if kept_balance:
         lines += _write_kept_balance(csv, data, record_path.with_name("kept_class_balance.csv"))
@@ -53,35 +59,35 @@ def verdict_cmd(
     emit(record, as_json, lines + written)
 
 
-def _verdict_lines(report):
+def _verdict_lines(report: Verdicts) -> list[str]:
     """Each claim's verdict with its evidence, then the comparisons reported beside the claims."""
     lines = []
-    beside_claims = bool(report.get("compression") or report.get("full_pool"))
-    side_table = beside_claims and not any(c["complete"] for c in report["claims"])
+    beside_claims = bool(report.compression or report.full_pool)
+    side_table = beside_claims and not any(c.complete for c in report.claims)
     if side_table:  # a compression or full-pool table: its runs sit beside the claims, which it cannot decide
         lines.append(
             "claims 1-3: undecided on this table alone (it holds none of a claim's complete plan); "
             "the claims are read on the main table: prunescale validate verdict"
         )
-    for claim in [] if side_table else report["claims"]:
-        state = "" if claim["complete"] else " (plan incomplete)"
-        lines.append(f"claim {claim['claim']}: {claim['verdict']}{state}: {claim['reason']}")
-        lines += [f"  still missing: {_described(m)}" for m in claim.get("missing", [])]
-        lines += _evidence(claim) if claim["complete"] else []
-    lines += [_class_balance_line(c) for c in report["class_balance"] if c["complete"]]
-    for c in report.get("compression", []):
-        name = f"high compression, {c['policy']} minus random at f = {c['keep_fraction']:g}"
+    for claim in () if side_table else report.claims:
+        state = "" if claim.complete else " (plan incomplete)"
+        lines.append(f"claim {claim.claim}: {claim.verdict}{state}: {claim.reason}")
+        lines += [f"  still missing: {_described(m)}" for m in claim.missing or ()]
+        lines += _evidence(claim) if claim.complete else []
+    lines += [_class_balance_line(c) for c in report.class_balance if c.complete]
+    for c in report.compression:
+        name = f"high compression, {c.policy} minus random at f = {c.keep_fraction:g}"
         lines.append(f"{name}: {_against_random_text(c)}")
-    return lines + _full_pool_lines(report.get("full_pool", {}))
+    return lines + _full_pool_lines(report.full_pool)
 
 
-def _class_balance_line(c):
-    lo, hi = c["ci95"]
-    interval = f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c['seeds']} seeds)"
-    if "balanced_hard_minus_balanced_random" in c:
+def _class_balance_line(c: ClassBalance) -> str:
+    lo, hi = c.ci95 or (float("nan"), float("nan"))
+    interval = f"(95% CI {100 * lo:+.2f} to {100 * hi:+.2f}, {c.seeds} seeds)"
+    if c.balanced_hard_minus_balanced_random is not None:
         return ("class-balanced keep-hard minus class-balanced random at f = 0.5: "
-                f"{100 * c['balanced_hard_minus_balanced_random']:+.2f} pp {interval}")
-    return f"class-balanced minus plain, {c['policy']} at f = 0.5: {100 * c['balanced_minus_plain']:+.2f} pp {interval}"
+                f"{100 * c.balanced_hard_minus_balanced_random:+.2f} pp {interval}")
+    return f"class-balanced minus plain, {c.policy} at f = 0.5: {100 * (c.balanced_minus_plain or 0):+.2f} pp {interval}"
 
 
 def _write_kept_balance(csv, data, path):
@@ -112,8 +118,8 @@ def _slope_reading(r):
 
 def _evidence(claim):
     """The numbers and intervals behind a complete claim's verdict, one line each (all in verdicts.json)."""
-    details = claim["details"]
-    if claim["claim"] == "1":
+    details = claim.details
+    if claim.claim == "1":
         return [
             f"  {policy} at f = {p['keep_fraction']:g}: loss against f = 1 {_pp(p['loss'])} ("
             + (f"lower 95% {_pp(p['lower95'])}, " if "lower95" in p else "")
@@ -129,7 +135,7 @@ def _evidence(claim):
             for p in details.get("hard_minus_random", [])
             if p["complete"]
         ]
-    if claim["claim"] == "2":
+    if claim.claim == "2":
         return [
             f"  pool {p['pool_size']}, f = {p['keep_fraction']:g}: hard minus easy {_pp(p['hard_minus_easy'])} "
             f"(95% CI {_pp(p['ci95'][0])} to {_pp(p['ci95'][1])}): {p['winner']}"
@@ -145,34 +151,28 @@ def _evidence(claim):
     ]
 
 
-def _full_pool_lines(comparison):
+def _full_pool_lines(comparison: FullPool | None) -> list[str]:
     """The 50k pool's comparison, reported beside claims 1 and 3 (never part of their verdicts)."""
-    if not comparison:
+    if comparison is None:
         return []
-    pool, f = comparison["pool_size"], comparison["keep_fraction"]
+    pool, f = comparison.pool_size, comparison.keep_fraction
     lines = []
-    for loss in comparison["losses"]:
-        name = "random" if loss["policy"] == "random" else "EL2N keep-hard"
-        lines.append(
-            f"full pool ({pool}), {name} at f = {f:g} minus f = 1: "
-            + (
-                f"{_pp(loss['loss'])} (one-sided 95% bounds {_pp(loss['lower95'])} to {_pp(loss['upper95'])}, "
-                f"{loss['seeds']} seeds): {loss['outcome']}"
-                if loss["complete"]
-                else "runs missing"
-            )
-        )
-    against_random = _against_random_text(comparison["hard_minus_random"])
+    for loss in comparison.losses:
+        name = "random" if loss.policy == "random" else "EL2N keep-hard"
+        bounds = (f"{_pp(loss.loss)} (one-sided 95% bounds {_pp(loss.lower95)} to {_pp(loss.upper95)}, "
+                  f"{loss.seeds} seeds): {loss.outcome}")
+        lines.append(f"full pool ({pool}), {name} at f = {f:g} minus f = 1: " + (bounds if loss.complete else "runs missing"))
+    against_random = _against_random_text(comparison.hard_minus_random)
     lines.append(f"full pool ({pool}), keep-hard minus random at f = {f:g}: {against_random}")
     return lines
 
 
-def _against_random_text(c):
+def _against_random_text(c: AgainstRandom) -> str:
     """One policy minus random pruning to the same f: the paired difference, its 95% CI and outcome."""
-    if not c["complete"]:
+    if not c.complete or c.ci95 is None:
         return "runs missing"
-    low, high = c["ci95"]
-    return f"{_pp(c['minus_random'])} (95% CI {_pp(low)} to {_pp(high)}, {c['seeds']} seeds): {c['outcome']}"
+    low, high = c.ci95
+    return f"{_pp(c.minus_random)} (95% CI {_pp(low)} to {_pp(high)}, {c.seeds} seeds): {c.outcome}"
 
 
 def _described(selection):

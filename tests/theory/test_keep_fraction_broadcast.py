@@ -7,13 +7,12 @@ from prunescale import theory
 
 
 def test_optimal_keep_fraction_broadcasts_and_matches_each_pool_alone():
-    many = theory.optimal_keep_fraction([5.0, 200.0], theta=[[0.0], [10.0]])
-    assert many.keep_fraction.shape == (2, 2) and many.best_range.shape == (2, 2, 2)
+    many = theory.optimal_keep_fraction([5.0], theta=[[0.0], [10.0]])
+    assert many.keep_fraction.shape == (2, 1) and many.best_range.shape == (2, 1, 2)
     for i, theta in enumerate((0.0, 10.0)):
-        for j, pool in enumerate((5.0, 200.0)):
-            one = theory.optimal_keep_fraction(pool, theta)
-            assert many.policy[i, j] == one.policy
-            assert many.keep_fraction[i, j] == one.keep_fraction and many.error[i, j] == one.error
+        one = theory.optimal_keep_fraction(5.0, theta)
+        assert many.policy[i, 0] == one.policy
+        assert many.keep_fraction[i, 0] == one.keep_fraction and many.error[i, 0] == one.error
 
 
 def test_lossless_keep_fraction_and_floor_broadcast():

@@ -21,12 +21,12 @@ def with_class_balance(frame, shift):
 
 def test_claim_1_is_reproduced_where_keep_hard_is_lossless_at_half_and_random_is_not():
     verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f)))
-    assert verdict["verdict"] == REPRODUCED and verdict["complete"]
+    assert verdict.verdict == REPRODUCED and verdict.complete
 
 
 def test_claim_1_is_not_reproduced_where_keep_hard_clearly_loses_at_half_and_below():
     verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f) + (0.0 if f > 0.5 else 0.02)))
-    assert verdict["verdict"] == NOT_REPRODUCED and "loses" in verdict["reason"]
+    assert verdict.verdict == NOT_REPRODUCED and "loses" in verdict.reason
 
 
 def test_claim_1_is_not_reproduced_where_random_pruning_is_lossless_too():
@@ -35,17 +35,17 @@ def test_claim_1_is_not_reproduced_where_random_pruning_is_lossless_too():
     random = frame.policy == "random"
     frame.loc[random, "test_error"] = [whole[p, s] + 1e-4 for p, s in zip(frame.pool_size[random], frame.seed[random])]
     verdict = verdicts.claim_1(frame)
-    assert verdict["verdict"] == NOT_REPRODUCED and "random pruning is lossless too" in verdict["reason"]
+    assert verdict.verdict == NOT_REPRODUCED and "random pruning is lossless too" in verdict.reason
 
 
 def test_claim_1_is_undecided_where_a_loss_near_the_tolerance_is_within_the_noise():
     verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f) + 0.005, noise=0.004))
-    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+    assert verdict.verdict == UNDECIDED and verdict.complete
 
 
 def test_claim_1_reports_keep_hard_against_random_pruning_to_the_same_fraction_paired_by_seed():
     verdict = verdicts.claim_1(table(hard=lambda n, f: full(n / f)))  # keep-hard errs as the whole pool does
-    at_half = next(p for p in verdict["details"]["hard_minus_random"] if p["keep_fraction"] == 0.5)
+    at_half = next(p for p in verdict.details["hard_minus_random"] if p["keep_fraction"] == 0.5)
     expected = full(10000) - random_error(5000)
     low, high = at_half["ci95"]
     assert at_half["seeds"] == 3 and low < expected < high and abs(at_half["minus_random"] - expected) < 0.002
@@ -54,16 +54,16 @@ def test_claim_1_reports_keep_hard_against_random_pruning_to_the_same_fraction_p
 def test_claim_1_without_its_runs_is_undecided_and_names_what_is_missing():
     frame = table(hard=lambda n, f: full(n / f))
     verdict = verdicts.claim_1(frame[frame.policy == "random"])
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
-    assert {"pool_size": 10000, "keep_fraction": 0.5, "policy": "hard", "seeds": 3} in verdict["missing"]
+    assert verdict.verdict == UNDECIDED and not verdict.complete
+    assert {"pool_size": 10000, "keep_fraction": 0.5, "policy": "hard", "seeds": 3} in verdict.missing
 
 
 def test_claim_1_waits_for_the_third_seed_the_protocol_runs_at_its_points():
     frame = table(hard=lambda n, f: full(n / f) + 0.05)  # a loss two seeds would already show
     verdict = verdicts.claim_1(frame[frame.seed < 2])
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
-    assert {"pool_size": 10000, "keep_fraction": 0.7, "policy": "hard", "seeds": 3} in verdict["missing"]
-    assert verdicts.claim_1(frame)["verdict"] == NOT_REPRODUCED
+    assert verdict.verdict == UNDECIDED and not verdict.complete
+    assert {"pool_size": 10000, "keep_fraction": 0.7, "policy": "hard", "seeds": 3} in verdict.missing
+    assert verdicts.claim_1(frame).verdict == NOT_REPRODUCED
 
 
 # -- claim 2 -----------------------------------------------------------------------------
@@ -71,22 +71,22 @@ def test_claim_1_waits_for_the_third_seed_the_protocol_runs_at_its_points():
 
 def test_claim_2_is_reproduced_where_the_winner_changes_with_the_pool():
     hard = lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1)
-    assert verdicts.claim_2(table(hard, lambda n, f: random_error(n)))["verdict"] == REPRODUCED
+    assert verdicts.claim_2(table(hard, lambda n, f: random_error(n))).verdict == REPRODUCED
 
 
 def test_claim_2_is_not_reproduced_where_one_policy_wins_everywhere():
     verdict = verdicts.claim_2(table(lambda n, f: 0.9 * random_error(n), lambda n, f: random_error(n)))
-    assert verdict["verdict"] == NOT_REPRODUCED
+    assert verdict.verdict == NOT_REPRODUCED
 
 
 def test_claim_2_is_undecided_where_the_policies_tie():
     verdict = verdicts.claim_2(table(lambda n, f: random_error(n), lambda n, f: random_error(n), noise=0.003))
-    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+    assert verdict.verdict == UNDECIDED and verdict.complete
 
 
 def test_claim_2_without_keep_easy_runs_is_pending():
     verdict = verdicts.claim_2(table(lambda n, f: random_error(n)))
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert verdict.verdict == UNDECIDED and not verdict.complete
 
 
 def test_claim_2_waits_for_two_seeds_at_every_pool_it_compares():
@@ -95,16 +95,16 @@ def test_claim_2_waits_for_two_seeds_at_every_pool_it_compares():
     frame = frame[frame.pool_size >= 5000]
     one_seed = frame[(frame.pool_size == 10000) | (frame.seed == 0)]
     verdict = verdicts.claim_2(one_seed)
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
-    assert {"pool_size": 5000, "keep_fraction": 0.5, "policy": "hard", "seeds": 2} in verdict["missing"]
-    assert verdicts.claim_2(frame)["verdict"] == REPRODUCED
+    assert verdict.verdict == UNDECIDED and not verdict.complete
+    assert {"pool_size": 5000, "keep_fraction": 0.5, "policy": "hard", "seeds": 2} in verdict.missing
+    assert verdicts.claim_2(frame).verdict == REPRODUCED
 
 
 def test_claim_2_waits_for_a_pool_that_has_only_its_whole_pool_runs():
     frame = table(lambda n, f: random_error(n) * (0.9 if n / f >= 10000 else 1.1), lambda n, f: random_error(n))
     started = frame[(frame.pool_size > 2500) | (frame.keep_fraction == 1)]
     verdict = verdicts.claim_2(started)
-    assert not verdict["complete"] and {"pool_size": 2500, "note": "no pruned run yet"} in verdict["missing"]
+    assert not verdict.complete and {"pool_size": 2500, "note": "no pruned run yet"} in verdict.missing
 
 
 # -- claim 3 -----------------------------------------------------------------------------
@@ -112,33 +112,33 @@ def test_claim_2_waits_for_a_pool_that_has_only_its_whole_pool_runs():
 
 def test_claim_3_is_reproduced_by_a_steeper_fixed_f_curve_below_random():
     verdict = verdicts.claim_3(table(hard=lambda n, f: 3.0 * n**-0.5))
-    assert verdict["verdict"] == REPRODUCED
+    assert verdict.verdict == REPRODUCED
 
 
 def test_claim_3_is_not_reproduced_by_a_curve_that_is_catastrophic_at_small_f():
     """The trap of the old criterion: worse than random at every f tested, however it recovers near f = 1."""
     verdict = verdicts.claim_3(table(hard=lambda n, f: random_error(n) + 0.3 * (1 - f)))
-    assert verdict["verdict"] == NOT_REPRODUCED
+    assert verdict.verdict == NOT_REPRODUCED
 
 
 def test_claim_3_is_undecided_where_keep_hard_tracks_random():
     verdict = verdicts.claim_3(table(hard=lambda n, f: random_error(n), noise=0.003))
-    assert verdict["verdict"] == UNDECIDED and verdict["complete"]
+    assert verdict.verdict == UNDECIDED and verdict.complete
 
 
 def test_claim_3_with_one_pool_only_is_pending():
     frame = table(hard=lambda n, f: 3.0 * n**-0.5)
     verdict = verdicts.claim_3(frame[frame.pool_size == 10000])
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
+    assert verdict.verdict == UNDECIDED and not verdict.complete
 
 
 def test_claim_3_waits_for_two_seeds_of_keep_hard_and_random_at_every_pool_on_its_curve():
     frame = table(hard=lambda n, f: 3.0 * n**-0.5)
     one_seed = frame[(frame.pool_size != 2500) | (frame.seed == 0)]
     verdict = verdicts.claim_3(one_seed)
-    assert verdict["verdict"] == UNDECIDED and not verdict["complete"]
-    assert {"pool_size": 2500, "keep_fraction": 0.5, "policy": "random", "seeds": 2} in verdict["missing"]
-    assert verdicts.claim_3(frame)["verdict"] == REPRODUCED
+    assert verdict.verdict == UNDECIDED and not verdict.complete
+    assert {"pool_size": 2500, "keep_fraction": 0.5, "policy": "random", "seeds": 2} in verdict.missing
+    assert verdicts.claim_3(frame).verdict == REPRODUCED
 
 
 # -- the table as a whole ----------------------------------------------------------------
@@ -147,10 +147,10 @@ def test_claim_3_waits_for_two_seeds_of_keep_hard_and_random_at_every_pool_on_it
 def test_class_balanced_runs_are_compared_apart_and_never_mixed_into_the_claims():
     frame = with_class_balance(table(hard=lambda n, f: full(n / f)), shift=0.01)
     report = verdicts.verdicts(frame)
-    assert report["claims"][0]["verdict"] == REPRODUCED  # the duplicates would otherwise break the pairing
-    balance = {c["policy"]: c for c in report["class_balance"]}
-    assert balance["hard"]["balanced_minus_plain"] == __import__("pytest").approx(0.01)
-    assert balance["random"]["ci95"][0] > 0
+    assert report.claims[0].verdict == REPRODUCED  # the duplicates would otherwise break the pairing
+    balance = {c.policy: c for c in report.class_balance}
+    assert balance["hard"].balanced_minus_plain == __import__("pytest").approx(0.01)
+    assert balance["random"].ci95[0] > 0
 
 
 def test_the_verdict_command_prints_each_claim_and_writes_the_numbers_and_the_figure(tmp_path, capsys):
@@ -184,9 +184,9 @@ def test_by_default_the_command_reads_the_committed_fair_table_and_writes_under_
     from prunescale.figures import fair_figure
 
     committed = verdicts.verdicts(pd.read_csv(fair_figure.RUNS))  # whatever the table holds today, the same words
-    for claim in committed["claims"]:
-        assert f"claim {claim['claim']}: {claim['verdict']}" in text
-        assert ("still missing:" in text.split(f"claim {claim['claim']}:")[1].split("claim ")[0]) != claim["complete"]
+    for claim in committed.claims:
+        assert f"claim {claim.claim}: {claim.verdict}" in text
+        assert ("still missing:" in text.split(f"claim {claim.claim}:")[1].split("claim ")[0]) != claim.complete
     assert (tmp_path / "results" / "fair" / "verdicts.json").exists()
 
 
@@ -230,16 +230,16 @@ def with_compression_policies(frame, ccs_shift, mixed_shift, seed_noise):
 
 def test_high_compression_names_each_policy_better_worse_or_unresolved_against_random_paired_by_seed():
     frame = with_compression_policies(table(hard=lambda n, f: full(n / f) + 0.1), ccs_shift=-0.03, mixed_shift=0.0, seed_noise=0.01)
-    points = {(p["policy"], p["keep_fraction"]): p for p in verdicts.verdicts(frame)["compression"]}
-    assert points[("ccs", 0.3)]["outcome"] == "better than random" and points[("ccs", 0.3)]["seeds"] == 3
-    assert abs(points[("ccs", 0.3)]["minus_random"] - (-0.03 - 0.01 / 6)) < 1e-12  # the shift plus the noise's mean
-    assert points[("mixed", 0.3)]["outcome"] == "unresolved"  # a shift of 0 within seed-to-seed noise
-    assert points[("hard", 0.3)]["outcome"] == "worse than random"
-    assert not points[("ccs", 0.1)]["complete"]  # no runs at f = 0.1 yet: said, not guessed
+    points = {(p.policy, p.keep_fraction): p for p in verdicts.verdicts(frame).compression}
+    assert points[("ccs", 0.3)].outcome == "better than random" and points[("ccs", 0.3)].seeds == 3
+    assert abs(points[("ccs", 0.3)].minus_random - (-0.03 - 0.01 / 6)) < 1e-12  # the shift plus the noise's mean
+    assert points[("mixed", 0.3)].outcome == "unresolved"  # a shift of 0 within seed-to-seed noise
+    assert points[("hard", 0.3)].outcome == "worse than random"
+    assert not points[("ccs", 0.1)].complete  # no runs at f = 0.1 yet: said, not guessed
 
 
 def test_a_table_without_ccs_or_mixed_runs_has_no_compression_section():
-    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f)))["compression"] == []
+    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f))).compression == ()
 
 
 def test_the_verdict_command_prints_the_high_compression_comparison_of_a_compression_table(tmp_path, capsys):
@@ -272,32 +272,32 @@ def full_pool_table(random_loss, hard_loss, seeds=(0, 1), noise=0.0005):
 
 
 def test_the_full_pool_says_lossless_losing_and_better_than_random_where_the_runs_show_it():
-    comparison = verdicts.verdicts(full_pool_table(random_loss=0.03, hard_loss=0.0))["full_pool"]
-    losses = {p["policy"]: p for p in comparison["losses"]}
-    assert losses["hard"]["outcome"] == "lossless" and losses["hard"]["upper95"] < 0.005
-    assert losses["random"]["outcome"] == "loses more than the tolerance" and losses["random"]["lower95"] > 0.005
-    assert abs(losses["random"]["loss"] - 0.03) < 1e-12 and losses["random"]["seeds"] == 2
-    assert comparison["hard_minus_random"]["outcome"] == "better than random"
+    comparison = verdicts.verdicts(full_pool_table(random_loss=0.03, hard_loss=0.0)).full_pool
+    losses = {p.policy: p for p in comparison.losses}
+    assert losses["hard"].outcome == "lossless" and losses["hard"].upper95 < 0.005
+    assert losses["random"].outcome == "loses more than the tolerance" and losses["random"].lower95 > 0.005
+    assert abs(losses["random"].loss - 0.03) < 1e-12 and losses["random"].seeds == 2
+    assert comparison.hard_minus_random.outcome == "better than random"
 
 
 def test_the_full_pool_says_worse_than_random_and_unresolved_within_the_noise():
     worse = verdicts.full_pool_comparison(full_pool_table(random_loss=0.0, hard_loss=0.05))
-    assert worse["hard_minus_random"]["outcome"] == "worse than random"
+    assert worse.hard_minus_random.outcome == "worse than random"
     noisy = verdicts.full_pool_comparison(full_pool_table(random_loss=0.004, hard_loss=0.006, noise=0.004))
-    assert {p["outcome"] for p in noisy["losses"]} == {"unresolved"}  # two seeds: a loss near 0.5 pp is not decided
-    assert noisy["hard_minus_random"]["outcome"] == "unresolved"
+    assert {p.outcome for p in noisy.losses} == {"unresolved"}  # two seeds: a loss near 0.5 pp is not decided
+    assert noisy.hard_minus_random.outcome == "unresolved"
 
 
 def test_the_full_pool_with_one_seed_or_without_keep_hard_is_not_read():
     one_seed = verdicts.full_pool_comparison(full_pool_table(random_loss=0.03, hard_loss=0.0, seeds=(0,)))
-    assert not any(p["complete"] for p in one_seed["losses"]) and not one_seed["hard_minus_random"]["complete"]
+    assert not any(p.complete for p in one_seed.losses) and not one_seed.hard_minus_random.complete
     frame = full_pool_table(random_loss=0.03, hard_loss=0.0)
     no_hard = verdicts.full_pool_comparison(frame[frame.policy == "random"])
-    assert {p["policy"]: p["complete"] for p in no_hard["losses"]} == {"random": True, "hard": False}
+    assert {p.policy: p.complete for p in no_hard.losses} == {"random": True, "hard": False}
 
 
 def test_a_table_without_the_50k_pool_has_no_full_pool_section():
-    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f)))["full_pool"] == {}
+    assert verdicts.verdicts(table(hard=lambda n, f: full(n / f))).full_pool is None
 
 
 def test_the_verdict_command_prints_the_full_pool_comparison_and_leaves_the_claims_undecided(tmp_path, capsys):
@@ -312,3 +312,28 @@ def test_the_verdict_command_prints_the_full_pool_comparison_and_leaves_the_clai
     assert "claims 1-3: undecided on this table alone" in text  # the claims are read on the main table
     assert "still missing" not in text  # a side table is not the main plan with runs missing
     assert (tmp_path / "out" / "cifar10_fair.png").exists()
+
+
+# -- typed records, JSON only at the boundary ------------------------------------------------
+
+
+def test_the_committed_verdicts_are_reproduced_from_the_committed_table():
+    """Every number, verdict and word of figures/data/cifar10_fair_verdicts.json, from the committed runs."""
+    import json
+
+    from prunescale.figures import fair_figure
+    from prunescale.store import jsonable
+
+    record = json.loads(json.dumps(fair_figure.compute(), default=jsonable))
+    assert record == json.loads(fair_figure.RECORD.read_text())
+
+
+def test_a_verdicts_record_reads_back_as_the_same_typed_record():
+    from prunescale.store import from_json, to_json
+
+    frame = with_compression_policies(with_class_balance(table(hard=lambda n, f: full(n / f)), shift=0.01), -0.03, 0.0, 0.004)
+    report = verdicts.verdicts(frame)
+    assert isinstance(report.claims[0], verdicts.Claim) and isinstance(report.compression[0], verdicts.AgainstRandom)
+    assert from_json(verdicts.Verdicts, to_json(report)) == report
+    with_50k = verdicts.verdicts(full_pool_table(random_loss=0.03, hard_loss=0.0))
+    assert from_json(verdicts.Verdicts, to_json(with_50k)).full_pool == with_50k.full_pool

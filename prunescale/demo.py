@@ -20,6 +20,8 @@ from prunescale import theory
 from prunescale.figures import DATA
 from prunescale.store import atomic_write, claim_output_folder
 
+from .options import table
+
 POOLS = (2.0, 5.0, 20.0, 100.0, 1000.0)
 THETAS = (0.0, 10.0, 30.0)
 TIE_TOLERANCE = 1e-3  # relative: a smaller keep fraction within this of the best error is chosen (it costs less)
@@ -147,13 +149,13 @@ def run(out=Path("prunescale-report"), full=False, progress=True, echo=print):
     echo("1/4 theory: the best keep fraction for each pool and metric quality")
     with _step("1/4 (theory)"), tqdm(total=len(pools) * len(thetas), desc="theory", disable=not progress) as bar:
         rows = theory_table(pools, thetas, bar)
-    for r in rows:
-        tie = r["keep_fraction"] < 1 and r["error"] > r["full_error"]
-        echo(
-            f"  pool {r['alpha_tot']:>6g} N, metric at {r['theta']:>4g} deg: keep {r['policy']} f* = {r['keep_fraction']:.3g}"
-            f"  -> error {r['error']:.4g} (all data: {r['full_error']:.4g})"
-            + (f"  (a tie: within {TIE_TOLERANCE:g} relative of keeping everything, and cheaper)" if tie else "")
-        )
+    tie = f"a tie: within {TIE_TOLERANCE:g} relative of keeping everything, and cheaper"
+    shown = [r | dict(note=tie if r["keep_fraction"] < 1 and r["error"] > r["full_error"] else "") for r in rows]
+    columns = [("alpha_tot", "pool (N)", "g"), ("theta", "metric angle (deg)", "g"), ("policy", "keep", ""),
+               ("keep_fraction", "f*", ".3g"), ("error", "error at f*", ".4g"), ("full_error", "all data", ".4g"),
+               ("note", "", "")]
+    for line in table(shown, columns):
+        echo("  " + line)
 
     echo(f"2/4 simulation: N = {N}, {seeds} seeds, at the optimal choices")
     chosen = [r for r in rows if r["alpha_tot"] in sim_pools and r["alpha_tot"] * r["keep_fraction"] * N >= 20]

@@ -65,6 +65,15 @@ def words(text: str, name: str):
     return values
 
 
+def table(rows, columns) -> list[str]:
+    """``rows`` (dicts) as aligned text lines under a header: ``columns`` is ``[(key, header, format spec), ...]``;
+    each column is as wide as its widest cell, right-aligned.  One printer for every table the commands show."""
+    cells = [[header for _, header, _ in columns]]
+    cells += [[format(row[key], spec) for key, _, spec in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return ["  ".join(cell.rjust(width) for cell, width in zip(line, widths)).rstrip() for line in cells]
+
+
 def emit(record, as_json, lines):
     """Print ``record`` as JSON, or ``lines`` as text."""
     if as_json:

@@ -24,16 +24,24 @@ def fit_cmd(
     """Fit power, exponential and broken power laws to each curve; say whether pruning beats the power law."""
     from prunescale.validation.analysis import fit_curves
 
+    _analyse(fit_curves, "fits", _fit_lines, results, csv, out, class_balanced, refresh_committed, as_json)
+
+
+def _analyse(compute, kind, describe, results, csv, out, class_balanced, refresh_committed, as_json):
+    """The one path of fit and calibrate: resolve the paths, compute from the runs table, save, print."""
     paths = analysis_paths(results, refresh_committed)
-    out = check_output_file(out or paths["fits"], "--out")
-    summary = fit_curves(csv or paths["runs"], class_balanced)
-    save_json(summary, out)
-    lines = [
+    out = check_output_file(out or paths[kind], "--out")
+    record = compute(csv or paths["runs"], class_balanced)
+    save_json(record, out)
+    emit(record, as_json, describe(record) + [f"wrote {out}"])
+
+
+def _fit_lines(summary):
+    return [
         f"{c['curve']}: best by AIC {c['best_aic']}, by held-out {c['best_heldout']}"
         + (f"; beats the power law: {c['beats']['verdict']}" if "beats" in c else "")
         for c in summary["curves"]
     ]
-    emit(summary, as_json, lines + [f"wrote {out}"])
 
 
 def calibrate_cmd(
@@ -49,10 +57,10 @@ def calibrate_cmd(
     """Fit the theory to the runs: effective dimension and scale, and an effective metric angle theta with CIs."""
     from prunescale.validation.analysis import calibrate_runs
 
-    paths = analysis_paths(results, refresh_committed)
-    out = check_output_file(out or paths["calibration"], "--out")
-    result = calibrate_runs(csv or paths["runs"], class_balanced)
-    save_json(result, out)
+    _analyse(calibrate_runs, "calibration", _calibration_lines, results, csv, out, class_balanced, refresh_committed, as_json)
+
+
+def _calibration_lines(result):
     sc = result["scale"]
     lines = [f"random runs: d = {sc['d']:.4g}, A = {sc['A']:.3g} (A*d = {sc['A_times_d']:.4g}), {sc['points']} points"]
     for pool in result["pools"]:
@@ -72,7 +80,7 @@ def calibrate_cmd(
                 f"(95% CI {c['theta_ci95'][0]:.0f}-{c['theta_ci95'][1]:.0f}, chi2/dof {c['chi2'] / max(1, c['points_fitted'] - 1):.3g})"
             )
             lines.append(f"  {c['metric']}, {theta}; winner observed/theory: {winners}")
-    emit(result, as_json, lines + [f"wrote {out}"])
+    return lines
 
 
 def figure_cmd(

@@ -9,7 +9,7 @@ import typer
 
 from prunescale import theory
 
-from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats
+from ..options import JSON, REFRESH_COMMITTED, THETA, emit, floats, table
 
 app = typer.Typer(rich_markup_mode=None, 
     help="Replica theory of data pruning: errors, the Pareto frontier and the best keep fraction.",
@@ -49,12 +49,9 @@ def error_cmd(
                     converged=bool(res.converged[i, j]),
                 )
             )
-    lines = [f"{'alpha_prune':>12} {'f':>10} {'alpha_tot':>12} {'error':>14} {'R':>18}"]
-    lines += [
-        f"{r['alpha_prune']:12.6g} {r['keep_fraction']:10.4g} {r['alpha_tot']:12.6g} {r['error']:14.8g} {r['R']:18.15f}"
-        for r in rows
-    ]
-    emit(rows, as_json, lines)
+    columns = [("alpha_prune", "alpha_prune", ".6g"), ("keep_fraction", "f", ".4g"), ("alpha_tot", "alpha_tot", ".6g"),
+               ("error", "error", ".8g"), ("R", "R", ".15f")]
+    emit(rows, as_json, table(rows, columns))
 
 
 @app.command("frontier")
@@ -78,12 +75,9 @@ def frontier_cmd(
         )
     ]
     record = dict(theta=theta, policy=policy, max_pool=max_pool, frontier=rows)
-    lines = [f"{'alpha_prune':>12} {'best f':>12} {'alpha_tot':>12} {'error':>12} {'random':>12}  pool-limited"]
-    lines += [
-        f"{r['alpha_prune']:12.6g} {r['keep_fraction']:12.4g} {r['alpha_tot']:12.4g} {r['error']:12.4g} {r['random_error']:12.4g}  {'yes' if r['pool_limited'] else 'no'}"
-        for r in rows
-    ]
-    emit(record, as_json, lines)
+    columns = [("alpha_prune", "alpha_prune", ".6g"), ("keep_fraction", "best f", ".4g"), ("alpha_tot", "alpha_tot", ".4g"),
+               ("error", "error", ".4g"), ("random_error", "random", ".4g"), ("limited", "pool-limited", "")]
+    emit(record, as_json, table([r | dict(limited="yes" if r["pool_limited"] else "no") for r in rows], columns))
 
 
 @app.command("optimal")

@@ -75,7 +75,7 @@ def _check_one_rule(group, curve):
             )
 
 
-def _pooled_stderr(stats):
+def pooled_stderr(stats: pd.DataFrame) -> np.ndarray:
     """Standard errors with a floor: the curve's median relative standard error times the error.
 
     Two or three seeds give erratic standard errors (some near zero, which
@@ -97,7 +97,7 @@ def fit_curves(csv: PathLike, class_balanced: bool | None = None) -> dict:
     summary: dict[str, Any] = {"runs": int(len(frame)), "budget": sorted(frame.budget.unique().tolist()), "curves": []}
     for (pool, metric, policy), stats in table.items():
         n, e = stats.n_train.values.astype(float), stats["mean"].values
-        se = _pooled_stderr(stats)
+        se = pooled_stderr(stats)
         entry = {
             "curve": f"pool {pool}, {metric}, keep {policy}",
             "pool_size": pool,
@@ -121,7 +121,7 @@ def fit_curves(csv: PathLike, class_balanced: bool | None = None) -> dict:
             r = table[random_key]
             if r.n_train.size > 3:
                 entry["beats"] = fits.beats_power_law(
-                    r.n_train.values, r["mean"].values, _pooled_stderr(r), n[pruned], e[pruned], se[pruned]
+                    r.n_train.values, r["mean"].values, pooled_stderr(r), n[pruned], e[pruned], se[pruned]
                 )
         summary["curves"].append(entry)
     return summary
@@ -140,7 +140,7 @@ def calibrate_runs(csv: PathLike, class_balanced: bool | None = None) -> dict:
 
     frame = read_runs(csv, class_balanced)  # class_balanced: as in read_runs
     table = curves(frame)
-    randoms = [s.assign(se=_pooled_stderr(s)) for (_, _, pol), s in sorted(table.items()) if pol == "random"]
+    randoms = [s.assign(se=pooled_stderr(s)) for (_, _, pol), s in sorted(table.items()) if pol == "random"]
     if not randoms:
         raise ValueError(f"{csv} holds no random-pruning runs: the scale (d, A) is fitted on them")
     r = pd.concat(randoms)
@@ -160,7 +160,7 @@ def calibrate_runs(csv: PathLike, class_balanced: bool | None = None) -> dict:
                 continue
             f = pruned.n_train.values / pool
             angle = calibrate.fit_theta(
-                pruned.n_train.values, pruned["mean"].values, _pooled_stderr(pruned), f, policy, scale
+                pruned.n_train.values, pruned["mean"].values, pooled_stderr(pruned), f, policy, scale
             )
             observed = s.loc[s["mean"].idxmin()]
             entry["metrics"].append(
@@ -192,7 +192,7 @@ def _crossover(table, pool, metric, scale):
     from . import calibrate
 
     hard, easy = (table[(pool, metric, pol)] for pol in ("hard", "easy"))
-    hard, easy = (s[s.n_train < pool].assign(se=_pooled_stderr(s[s.n_train < pool])) for s in (hard, easy))
+    hard, easy = (s[s.n_train < pool].assign(se=pooled_stderr(s[s.n_train < pool])) for s in (hard, easy))
     both = pd.concat([hard.assign(policy="hard"), easy.assign(policy="easy")])
     angle = calibrate.fit_theta(
         both.n_train.values, both["mean"].values, both.se.values, both.n_train.values / pool, both.policy.values, scale

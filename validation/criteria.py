@@ -48,20 +48,32 @@ def check_comparable(frame: pd.DataFrame, by: Sequence[str] = ("pool_size",)) ->
 
 def paired_difference(frame: pd.DataFrame, a: dict, b: dict) -> tuple[float, float, int]:
     """Mean and standard error over seeds of ``error(a) - error(b)``, where ``a`` and ``b`` select one run per seed."""
-    ea, eb = (_by_seed(frame, sel) for sel in (a, b))
+    ea, eb = (by_seed(frame, sel) for sel in (a, b))
     seeds = sorted(set(ea.index) & set(eb.index))
     d = (ea[seeds] - eb[seeds]).to_numpy(float)
     se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else np.inf
     return float(d.mean()) if d.size else np.nan, float(se), d.size
 
 
-def _by_seed(frame, selection):
+def selected(frame: pd.DataFrame, selection: dict) -> pd.DataFrame:
+    """The runs that match every ``column=value`` of ``selection`` (a float value matches to rounding)."""
     rows = frame
     for column, value in selection.items():
         rows = rows[np.isclose(rows[column], value)] if isinstance(value, float) else rows[rows[column] == value]
+    return rows
+
+
+def has_seeds(frame: pd.DataFrame, seeds: int = 2, /, **selection: Any) -> bool:
+    """Whether the runs of ``selection`` cover at least ``seeds`` seeds."""
+    return bool(selected(frame, selection).seed.nunique() >= seeds)
+
+
+def by_seed(frame: pd.DataFrame, selection: dict, column: str = "test_error") -> pd.Series:
+    """``column`` of the runs of ``selection``, one per seed and indexed by it (two runs of one seed are not a pair)."""
+    rows = selected(frame, selection)
     if rows.seed.duplicated().any():
         raise ValueError(f"more than one run per seed for {selection}: duplicate runs are not pairs")
-    return rows.set_index("seed").test_error
+    return rows.set_index("seed")[column]
 
 
 def upper_bound(mean: float, se: float, n: int, level: float = LEVEL) -> float:

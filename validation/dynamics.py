@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import zipfile
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 

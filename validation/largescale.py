@@ -36,8 +36,8 @@ from numpy.typing import ArrayLike
 from prunescale.store import to_json
 
 from . import calibrate, criteria
-from .analysis import _pooled_stderr, curves
-from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, _has, full_pool_comparison, main_runs
+from .analysis import curves, pooled_stderr
+from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, full_pool_comparison, main_runs
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -56,7 +56,7 @@ def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> dict:
     runs = runs[(runs.steps == steps) & (runs.pool_size == FULL_POOL)]
     points = [dict(policy="random", keep_fraction=f) for f in (1.0, CLAIM_THRESHOLD)]
     points.append(dict(policy="hard", keep_fraction=CLAIM_THRESHOLD, metric=METRIC))
-    missing = [p for p in points if not _has(runs, seeds=SEEDS, pool_size=FULL_POOL, **p)]
+    missing = [p for p in points if not criteria.has_seeds(runs, SEEDS, pool_size=FULL_POOL, **p)]
     if missing:
         return dict(steps=int(steps), complete=False, verdict=VERDICTS[2], missing=missing)
     reading = to_json(full_pool_comparison(runs, metric=METRIC))  # the 50k readings are plain records
@@ -78,9 +78,9 @@ def budget_interaction(frame: pd.DataFrame, policy: str, budgets: Sequence[int])
     small, large = sorted(budgets)
     pruned = dict(policy=policy, keep_fraction=CLAIM_THRESHOLD) | ({"metric": METRIC} if policy != "random" else {})
     whole = dict(policy="random", keep_fraction=1.0)
-    if not all(_has(runs, seeds=SEEDS, steps=s, **p) for s in (small, large) for p in (pruned, whole)):
+    if not all(criteria.has_seeds(runs, SEEDS, steps=s, **p) for s in (small, large) for p in (pruned, whole)):
         return dict(policy=policy, complete=False)
-    loss = {s: _per_seed(runs[runs.steps == s], pruned) - _per_seed(runs[runs.steps == s], whole) for s in (small, large)}
+    loss = {s: criteria.by_seed(runs[runs.steps == s], pruned) - criteria.by_seed(runs[runs.steps == s], whole) for s in (small, large)}
     change = (loss[large] - loss[small]).dropna()
     mean, se, n = float(change.mean()), float(change.std(ddof=1) / np.sqrt(change.size)), int(change.size)
     low, high = criteria.interval(mean, se, n)
@@ -94,7 +94,7 @@ def claim_3_at_scale(frame: pd.DataFrame, steps: int) -> dict:
     runs = main_runs(frame)
     runs = runs[(runs.steps == steps) & runs.pool_size.isin(CLAIM_3_POOLS)]
     needed = [dict(pool_size=p, policy=pol, keep_fraction=CLAIM_THRESHOLD) for p in CLAIM_3_POOLS for pol in ("random", "hard")]
-    missing = [p for p in needed if not _has(runs, seeds=SEEDS, **p)]
+    missing = [p for p in needed if not criteria.has_seeds(runs, SEEDS, **p)]
     if missing:
         return dict(steps=int(steps), complete=False, verdict=VERDICTS[2], missing=missing)
     result = criteria.beats_power_law(runs, CLAIM_THRESHOLD, metric=METRIC)
@@ -110,20 +110,13 @@ def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple[str, dict, d
         return []
     flagged = []
     for name, a, b in comparisons:
-        models = [_per_seed(frame, a, "cpu_model"), _per_seed(frame, b, "cpu_model")]
+        models = [criteria.by_seed(frame, a, "cpu_model"), criteria.by_seed(frame, b, "cpu_model")]
         both = pd.concat(models, axis=1, join="inner").dropna()
         differ = both[both.iloc[:, 0] != both.iloc[:, 1]]
         if len(differ):
             flagged.append(dict(comparison=name, seeds=[int(s) for s in differ.index],
                                 cpu_models=sorted(set(differ.iloc[:, 0]) | set(differ.iloc[:, 1]))))
     return flagged
-
-
-def _per_seed(frame, selection, column="test_error"):
-    rows = frame
-    for key, value in selection.items():
-        rows = rows[np.isclose(rows[key], value)] if isinstance(value, float) else rows[rows[key] == value]
-    return rows.set_index("seed")[column]
 
 
 def _comparisons(budgets):
@@ -273,7 +266,7 @@ def _random_points(frame):
     runs = main_runs(frame)
     stats = runs[runs.policy == "random"].groupby("n_train").test_error.agg(["mean", "std", "count"]).reset_index()
     stats["se"] = stats["std"] / np.sqrt(stats["count"])
-    return stats.assign(se=_pooled_stderr(stats))
+    return stats.assign(se=pooled_stderr(stats))
 
 
 def _fit_warp(frame):
@@ -286,6 +279,6 @@ def _pruned_points(frame, metric):
     for (pool, m, policy), stats in curves(main_runs(frame)).items():
         if m == metric and policy in ("hard", "easy"):
             pruned = stats[stats.n_train < pool]
-            rows.append(pruned.assign(se=_pooled_stderr(pruned), pool_size=pool, policy=policy,
+            rows.append(pruned.assign(se=pooled_stderr(pruned), pool_size=pool, policy=policy,
                                       keep_fraction=pruned.n_train / pool))
     return pd.concat(rows, ignore_index=True)

@@ -242,14 +242,14 @@ def prune_dynamics(path: PathLike, keep_fraction: float | Sequence[float] = 0.5,
     """Score the examples from recorded training dynamics (``validation.dynamics``: an ``.npz`` or a folder of
     ``logits.npy`` and ``labels.npy``, memory-mapped) by ``metric`` (el2n, forgetting, aum or loss), then prune as
     :func:`prune_scores` does."""
-    from .dynamics import dynamics_scores, read_dynamics
+    from .dynamics import default_epoch, dynamics_scores, read_dynamics
 
     cost = _Cost()
     fractions, settings = _fractions(keep_fraction), _check_policy(policy, policy_options)
     dynamics = read_dynamics(path)
     scores = dynamics_scores(dynamics, metric, epoch=epoch)
     config = dict(source="dynamics", path=str(path), shape=list(dynamics.shape), metric=metric,
-                  epoch=None if metric != "el2n" else (epoch if epoch is not None else _default_epoch(dynamics)))
+                  epoch=None if metric != "el2n" else (epoch if epoch is not None else default_epoch(dynamics.shape[1])))
     results = _select(scores, dynamics.labels, fractions, policy, class_balanced, settings, seed, cost,
                       dict(metric=metric, score_config=config), cost.seconds(), None, None)
     return results[0] if np.ndim(keep_fraction) == 0 else results
@@ -285,12 +285,6 @@ def prune_embeddings(path: PathLike, keep_fraction: float | Sequence[float] = 0.
     results = _select(scores, label_array, fractions, policy, class_balanced, settings, seed, cost,
                       dict(metric="prototypes", score_config=config), cost.seconds(), None, None, removed=removed)
     return results[0] if np.ndim(keep_fraction) == 0 else results
-
-
-def _default_epoch(dynamics):
-    from .dynamics import default_epoch
-
-    return default_epoch(dynamics.shape[1])
 
 
 def _fractions(keep_fraction):

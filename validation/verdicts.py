@@ -130,13 +130,6 @@ def main_runs(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame.class_balanced.astype(bool)] if "class_balanced" in frame else frame
 
 
-def _has(frame, seeds=2, **selection):
-    rows = frame
-    for column, value in selection.items():
-        rows = rows[np.isclose(rows[column], value)] if isinstance(value, float) else rows[rows[column] == value]
-    return rows.seed.nunique() >= seeds
-
-
 def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n", threshold: float = CLAIM_THRESHOLD) -> Claim:
     """Verdict on "about half of the data can be pruned without loss" (see the module docstring)."""
     frame = main_runs(frame)
@@ -145,7 +138,7 @@ def claim_1(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, metric: str = "el2n"
         for f in CLAIM_1_FRACTIONS
         for p in (("random",) if f == 1 else ("random", "hard"))
     ]
-    missing = [n | dict(seeds=CLAIM_1_SEEDS) for n in needed if not _has(frame, CLAIM_1_SEEDS, **n)]
+    missing = [n | dict(seeds=CLAIM_1_SEEDS) for n in needed if not criteria.has_seeds(frame, CLAIM_1_SEEDS, **n)]
     if missing:
         return _pending("1", missing)
     result = criteria.claim_lossless(frame, pool, metric, threshold)
@@ -172,7 +165,7 @@ def _minus_random(frame, pool, keep_fraction, policy, metric):
     """``policy`` minus random pruning to the same f of ``pool``, paired by seed, with its two-sided 95% interval."""
     at = dict(pool_size=pool, keep_fraction=float(keep_fraction))
     scored, random = at | dict(metric=metric, policy=policy), at | dict(policy="random")
-    if not (_has(frame, **scored) and _has(frame, **random)):
+    if not (criteria.has_seeds(frame, **scored) and criteria.has_seeds(frame, **random)):
         return dict(complete=False)
     mean, se, n = criteria.paired_difference(frame, scored, random)
     return dict(complete=True, minus_random=mean, ci95=[float(c) for c in criteria.interval(mean, se, n)], seeds=n)
@@ -252,7 +245,7 @@ def _unfinished(frame, policies, metric, fractions=None):
         for f in pruned if fractions is None else [f for f in pruned if np.isclose(f, fractions).any()]:
             for policy in policies:
                 point = dict(pool_size=int(pool), keep_fraction=f, policy=policy)
-                if not _has(frame, 2, **point, **({} if policy == "random" else {"metric": metric})):
+                if not criteria.has_seeds(frame, 2, **point, **({} if policy == "random" else {"metric": metric})):
                     missing.append(point | dict(seeds=2))
     return missing
 
@@ -270,13 +263,13 @@ def class_balance_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, kee
     for policy in ("random", "hard"):
         sel = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         sel |= {} if policy == "random" else {"metric": metric}
-        if not (_has(frame, **sel, class_balanced=True) and _has(frame, **sel, class_balanced=False)):
+        if not (criteria.has_seeds(frame, **sel, class_balanced=True) and criteria.has_seeds(frame, **sel, class_balanced=False)):
             out.append(ClassBalance(policy, complete=False))
             continue
         mean, se, n = criteria.paired_difference(frame, sel | {"class_balanced": True}, sel | {"class_balanced": False})
         out.append(ClassBalance(policy, True, balanced_minus_plain=mean, ci95=criteria.interval(mean, se, n), seeds=n))
     hard = dict(pool_size=pool, keep_fraction=float(keep_fraction), class_balanced=True)
-    if _has(frame, **hard, policy="hard", metric=metric) and _has(frame, **hard, policy="random"):
+    if criteria.has_seeds(frame, **hard, policy="hard", metric=metric) and criteria.has_seeds(frame, **hard, policy="random"):
         mean, se, n = criteria.paired_difference(frame, hard | {"policy": "hard", "metric": metric}, hard | {"policy": "random"})
         out.append(ClassBalance("hard - random", True, balanced_hard_minus_balanced_random=mean,
                                 ci95=criteria.interval(mean, se, n), seeds=n))
@@ -330,7 +323,7 @@ def full_pool_comparison(frame: pd.DataFrame, pool: int = FULL_POOL, keep_fracti
     for policy in ("random", "hard"):
         point = dict(pool_size=pool, keep_fraction=float(keep_fraction), policy=policy)
         point |= {} if policy == "random" else {"metric": metric}
-        if not (_has(frame, **point) and _has(frame, **whole, policy="random")):
+        if not (criteria.has_seeds(frame, **point) and criteria.has_seeds(frame, **whole, policy="random")):
             losses.append(Loss(policy, complete=False))
             continue
         mean, se, n = criteria.paired_difference(frame, point, whole)

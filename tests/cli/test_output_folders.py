@@ -43,7 +43,7 @@ def commands(tmp_path):
     }
 
 
-@pytest.mark.parametrize("command", ["sim grid", "prune", "validate verdict", "demo"])
+@pytest.mark.parametrize("command", ["sim grid", "prune", "validate verdict", pytest.param("demo", marks=pytest.mark.slow)])
 def test_every_writing_command_resumes_its_own_folder_and_refuses_another_works(command, tmp_path, monkeypatch, capsys):
     from prunescale import demo
 

@@ -58,6 +58,7 @@ def test_an_npz_gives_scores_a_kept_set_of_exact_size_and_a_report(npz, tmp_path
     assert "Kept **18 of 60**" in md and "## Class balance" in md and "qualitative" in md
 
 
+@pytest.mark.slow  # measured at 8-31 s; the default suite keeps to about five minutes
 def test_an_image_folder_and_several_fractions_share_one_scoring(folder, tmp_path, capsys):
     out = tmp_path / "pruned"
     (folder / "readme.txt").write_text("not an image")  # a stray file is left out, and said so

@@ -195,6 +195,7 @@ def test_simulate_labels_every_point_and_is_reproducible():
     np.testing.assert_allclose(a.error_se, se)
 
 
+@pytest.mark.slow  # measured at 8-31 s; the default suite keeps to about five minutes
 def test_every_solver_gives_the_same_grid():
     kwargs = dict(N=40, alpha_tot=6.0, keep_fraction=[0.3, 1.0], theta=10.0, policy="hard", seeds=3)
     a, b, c = (simulate(**kwargs, solver=s) for s in ("jax", "nnls", "active-set"))
@@ -205,6 +206,7 @@ def test_every_solver_gives_the_same_grid():
     assert "active-set" in c.attrs["solver"]
 
 
+@pytest.mark.slow  # measured at 8-31 s; the default suite keeps to about five minutes
 def test_seeds_are_chunked_to_the_memory_budget_with_the_same_numbers(monkeypatch):
     from prunescale.sim import grid
 

@@ -50,6 +50,7 @@ def test_a_fit_worse_than_its_error_bars_gets_a_wider_interval():
     assert understated.ci95[0] <= THETA <= understated.ci95[1]
 
 
+@pytest.mark.slow  # measured at 8-31 s; the default suite keeps to about five minutes
 def test_one_angle_for_both_policies_predicts_the_winner_the_runs_show(tmp_path, monkeypatch):
     import pandas as pd
 

@@ -73,6 +73,7 @@ def test_bad_requests_are_named():
         fits.fit_law(N[:3], N[:3], None, "power")
 
 
+@pytest.mark.slow  # measured at 8-31 s; the default suite keeps to about five minutes
 def test_runs_table_to_fits_and_figure(tmp_path, capsys):
     """The analysis and figure commands on a synthetic runs table with a known answer."""
     import json

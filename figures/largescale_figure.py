@@ -57,6 +57,7 @@ def compute(csv=RUNS, predictions=PREDICTIONS):
                           se=float(e.std(ddof=1) / np.sqrt(e.size)) if e.size > 1 else float("nan")))
     return dict(verdicts=largescale.verdicts(frame), differences=differences, means=means,
                 predicted_runs=predicted["runs"], predicted_comparisons=predicted["comparisons"],
+                predicted_against_measured=largescale.predicted_against_measured(frame, predicted),
                 runs=int(len(frame)))
 
 
@@ -92,7 +93,7 @@ def _curves_panel(ax, record):
     by_size = {}
     for m in (m for m in means if m["policy"] == "random"):  # a kept size two pools share is one point
         by_size.setdefault(m["n_train"], []).append(m)
-    randoms = [dict(n_train=n, mean=float(np.mean([m["mean"] for m in ms])), se=float(np.nanmax([m["se"] for m in ms])))
+    randoms = [dict(n_train=n, mean=float(np.mean([m["mean"] for m in ms])), se=_largest_finite([m["se"] for m in ms]))
                for n, ms in sorted(by_size.items())]
     hard = sorted((m for m in means if m["policy"] == "hard"), key=lambda m: m["n_train"])
     for rows, policy, label in ((randoms, "random", "random"), (hard, "hard", "keep-hard f = 0.5, across pools")):
@@ -120,3 +121,10 @@ def draw(record, out):
     """Draw ``record`` (from :func:`compute`) to ``out`` (PNG) and a PDF beside it; touches no global state."""
     title = f"The 50k test: {record['runs']} of 36 runs, seeds 3-5, independent EL2N scoring per seed"
     return draw_panels(record, out, [_differences_panel, _curves_panel], figsize=(11, 4.6), title=title)
+
+
+def _largest_finite(values):
+    """The largest finite value, or NaN where there is none (one seed has no standard error)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(max(finite)) if finite else float("nan")
+

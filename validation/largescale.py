@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .jobs import Job
 
 SEEDS = 3  # every point of the plan runs seeds 3, 4 and 5
+SCALE_STEPS = 3907  # the budget the predictions are for (the theory says nothing about training length)
 METRIC = "el2n"
 CLAIM_3_POOLS = (12500, 25000, FULL_POOL)
 
@@ -228,6 +229,39 @@ def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) 
                          interval95=[low * (1 - 1.96 * spread), high * (1 + 1.96 * spread)]))
     return dict(calibration=calibration, relative_seed_spread=spread, runs=runs,
                 comparisons=_predicted_comparisons(warp, theta, thetas, sorted({j.pool_size for j in jobs})))
+
+
+COMPARED = {  # each predicted comparison as (selection a, selection b), measured as a minus b paired by seed
+    "random f = 0.5 - f = 1": (dict(policy="random", keep_fraction=0.5), dict(policy="random", keep_fraction=1.0)),
+    "keep-hard f = 0.5 - f = 1": (dict(policy="hard", metric=METRIC, keep_fraction=0.5), dict(policy="random", keep_fraction=1.0)),
+    "keep-hard - random, f = 0.5": (dict(policy="hard", metric=METRIC, keep_fraction=0.5), dict(policy="random", keep_fraction=0.5)),
+}
+
+
+def predicted_against_measured(frame: pd.DataFrame, predicted: dict) -> dict:
+    """The committed predictions (:func:`predictions`) against the runs measured so far: each run's measured minus
+    predicted error and whether its 95% interval covered it; each comparison's measured paired mean (every seed
+    run so far) and whether its sign is the predicted one; and the counts."""
+    runs = main_runs(frame).set_index("config_hash")
+    per_run = []
+    for r in predicted["runs"]:
+        if r["config_hash"] in runs.index:
+            measured = float(runs.loc[r["config_hash"], "test_error"])
+            low, high = r["interval95"]
+            per_run.append(dict(r, measured=measured, error=measured - r["predicted"], covered=bool(low <= measured <= high)))
+    per_comparison = []
+    for c in predicted["comparisons"]:
+        at = main_runs(frame)
+        at = at[(at.pool_size == c["pool_size"]) & (at.steps == SCALE_STEPS)]
+        a, b = COMPARED[c["comparison"]]
+        mean, _, n = criteria.paired_difference(at, a, b) if len(at) else (np.nan, np.nan, 0)
+        if n >= 1:
+            sign = "negative" if mean < 0 else "positive"
+            per_comparison.append(dict(c, measured=mean, seeds=n, sign_right=sign == c["sign"]))
+    return dict(runs=per_run, comparisons=per_comparison,
+                covered=sum(r["covered"] for r in per_run), compared=len(per_run),
+                mean_absolute_error=float(np.mean([abs(r["error"]) for r in per_run])) if per_run else float("nan"),
+                signs_right=sum(c["sign_right"] for c in per_comparison), signs_compared=len(per_comparison))
 
 
 def _predicted_comparisons(warp, theta, thetas, pools):

@@ -85,6 +85,22 @@ def verdict_lines(report: dict) -> list:
     return lines
 
 
+def prediction_lines(report: dict) -> list:
+    """The committed predictions against what was measured so far: per run, per comparison, and the counts."""
+    if not report["compared"]:
+        return ["predicted against measured: no predicted run has finished yet"]
+    lines = [f"predicted against measured (3,907 steps): {report['covered']} of {report['compared']} runs inside their "
+             f"95% interval, mean |measured - predicted| {100 * report['mean_absolute_error']:.2f} pp; "
+             f"signs right {report['signs_right']} of {report['signs_compared']} comparisons"]
+    lines += [f"  pool {r['pool_size']}, {r['policy']} f = {r['keep_fraction']:g}, seed {r['seed']}: measured "
+              f"{r['measured']:.4f}, predicted {r['predicted']:.4f} (95% {r['interval95'][0]:.4f} to {r['interval95'][1]:.4f})"
+              f"{'' if r['covered'] else ', outside'}" for r in report["runs"]]
+    lines += [f"  pool {c['pool_size']}, {c['comparison']}: measured {100 * c['measured']:+.2f} pp ({c['seeds']} seeds), "
+              f"predicted {100 * c['predicted']:+.2f} pp: sign {'right' if c['sign_right'] else 'wrong'}"
+              for c in report["comparisons"]]
+    return lines
+
+
 def is_scale_table(csv) -> bool:
     """Whether ``csv`` holds runs of the 50k test's plan (and only those)."""
     import pandas as pd
@@ -112,5 +128,6 @@ def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
     record = figure.compute(csv) | {"source": str(csv)}
     save_json(record, record_path)
     figure.draw(record, figure_path)
-    lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(record["verdicts"])]
+    lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(record["verdicts"]),
+             *prediction_lines(record["predicted_against_measured"])]
     emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])

@@ -237,3 +237,31 @@ def test_predictions_give_each_planned_run_an_interval_and_each_comparison_a_sig
         assert 0 < low < run["predicted"] < high < 0.5
     signs = {(c["pool_size"], c["comparison"]): c["sign"] for c in result["comparisons"]}
     assert signs[(50000, "random f = 0.5 - f = 1")] == "positive"  # random pruning always costs something
+
+
+# -- the predictions against what was measured -------------------------------------------------------------------
+
+
+def test_predictions_are_scored_run_by_run_and_comparison_by_comparison():
+    """Coverage counts the runs inside their interval; a sign is right where the measured paired mean agrees."""
+    frame = scale_table(lambda pool, steps: 0.004, random_loss=0.01, noise=0.0, seed_effect=0.0)
+    first = frame[(frame.steps == 3907) & (frame.pool_size == 50000) & (frame.seed == 3)].reset_index(drop=True)
+    first["config_hash"] = ["whole", "random-half", "hard-half"]
+    whole, half, hard = first.test_error
+    run = lambda key, policy, f, centre: dict(config_hash=key, pool_size=50000, policy=policy, keep_fraction=f, seed=3,
+                                             steps=3907, n_train=int(50000 * f), predicted=centre,
+                                             interval95=[centre - 0.001, centre + 0.001])
+    predicted = dict(
+        runs=[run("whole", "random", 1.0, whole + 0.0005), run("random-half", "random", 0.5, half + 0.01),
+              run("not-run", "random", 1.0, 0.1)],
+        comparisons=[dict(pool_size=50000, comparison="keep-hard - random, f = 0.5", predicted=0.02, sign="positive"),
+                     dict(pool_size=50000, comparison="random f = 0.5 - f = 1", predicted=0.02, sign="positive"),
+                     dict(pool_size=12500, comparison="random f = 0.5 - f = 1", predicted=0.02, sign="positive")],
+    )
+    report = largescale.predicted_against_measured(first, predicted)
+    assert [r["covered"] for r in report["runs"]] == [True, False]  # the run not yet made is not scored
+    assert report["compared"] == 2 and report["covered"] == 1
+    assert report["mean_absolute_error"] == pytest.approx((0.0005 + 0.01) / 2)
+    signs = {c["comparison"]: c["sign_right"] for c in report["comparisons"]}
+    assert signs == {"keep-hard - random, f = 0.5": False, "random f = 0.5 - f = 1": True}  # hard - random = -0.006
+    assert report["signs_right"] == 1 and report["signs_compared"] == 2  # the pool not yet run is not compared

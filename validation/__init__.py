@@ -34,16 +34,21 @@ Public modules, for the command line and the figures (imported on first use)::
 import importlib
 
 
-from .dynamics import Recorder
-from .pruning import Pruned, prune_dataset, prune_dynamics, prune_embeddings, prune_scores
-from .data import CIFAR10, class_balanced_subset, find_cifar10, load_cifar10, prune, random_pool
-from .jobs import Job, grid
-from .plans import PLANS, Plan, default_sweep
-from .runner import SweepFailed, run_serial, run_sweep
-from .metrics import DEFAULTS as METRIC_DEFAULTS
-from .metrics import METRICS, Scores, score
-from .trainer import CONFIGS, TrainConfig, TrainResult, accuracy, get_config, predict, train
-
+# Names resolve on first use, so that a light part (the plans, the runs table) imports without JAX: the console
+# script reads the plans registry at start-up, and JAX alone takes seconds to import.
+_HOME = {
+    "Recorder": "dynamics",
+    "Pruned": "pruning", "prune_dataset": "pruning", "prune_dynamics": "pruning", "prune_embeddings": "pruning",
+    "prune_scores": "pruning",
+    "CIFAR10": "data", "class_balanced_subset": "data", "find_cifar10": "data", "load_cifar10": "data", "prune": "data",
+    "random_pool": "data",
+    "Job": "jobs", "grid": "jobs",
+    "PLANS": "plans", "Plan": "plans", "default_sweep": "plans",
+    "SweepFailed": "runner", "run_serial": "runner", "run_sweep": "runner",
+    "METRICS": "metrics", "Scores": "metrics", "score": "metrics",
+    "CONFIGS": "trainer", "TrainConfig": "trainer", "TrainResult": "trainer", "accuracy": "trainer",
+    "get_config": "trainer", "predict": "trainer", "train": "trainer",
+}
 PUBLIC_MODULES = ("analysis", "calibrate", "criteria", "data", "dynamics", "fits", "jobs", "largescale", "plans",
                   "pruning", "runner", "table", "verdicts")
 
@@ -51,7 +56,15 @@ PUBLIC_MODULES = ("analysis", "calibrate", "criteria", "data", "dynamics", "fits
 def __getattr__(name):
     if name in PUBLIC_MODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name == "METRIC_DEFAULTS":
+        return importlib.import_module(".metrics", __name__).DEFAULTS
+    if name in _HOME:
+        return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
 
 
 __all__ = [

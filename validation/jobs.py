@@ -25,6 +25,8 @@ from .data import CHECKSUM
 from .selection import SELECTION_POLICIES
 
 if TYPE_CHECKING:
+    from .metrics import MetricName
+    from .selection import SelectionPolicy
     from .trainer import TrainConfig
 
 JOB_VERSION = 2  # 2: keyed by the full config values (1: by the config's name)
@@ -33,8 +35,8 @@ POOLS = ("balanced", "nested")
 
 @dataclasses.dataclass(frozen=True)
 class Job:
-    metric: str
-    policy: str
+    metric: MetricName
+    policy: SelectionPolicy
     pool_size: int
     keep_fraction: float
     seed: int = 0
@@ -98,7 +100,7 @@ def check_job(job: Job) -> Job:
     return job
 
 
-def grid(metrics: Sequence[str], policies: Sequence[str], pool_sizes: Sequence[int], keep_fractions: Sequence[float],
+def grid(metrics: Sequence[MetricName], policies: Sequence[SelectionPolicy], pool_sizes: Sequence[int], keep_fractions: Sequence[float],
          seeds: Sequence[int], **common: Any) -> list[Job]:
     """All combinations as jobs.  Random pruning ignores the metric, so it runs once per point."""
     jobs = []

@@ -12,12 +12,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Callable, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 from prunescale.store import POLICIES
 
 from .jobs import Job, grid
 from .verdicts import CLAIM_1_FRACTIONS, CLAIM_THRESHOLD, COMPRESSION_FRACTIONS, COMPRESSION_POLICIES, FULL_POOL, LOSSLESS_POOL
+
+if TYPE_CHECKING:
+    from .metrics import MetricName
+    from .selection import SelectionPolicy
 
 
 Seeds = Sequence[int]
@@ -164,7 +168,8 @@ def high_compression_plan(steps: int, seeds: Seeds = (0, 1)) -> list[Job]:
     """High compression, after the fair plan: ccs and mixed against random and keep-hard at f = 0.3 and 0.1
     of the nested 10k pool, under the same steps, seeds and EL2N scores as :func:`fair_plan`."""
     common = equal_steps(steps, metric_options=_el2n_options(steps))
-    jobs = grid(["el2n"], ("random",) + COMPRESSION_POLICIES, [LOSSLESS_POOL], COMPRESSION_FRACTIONS, seeds, **common)
+    policies: tuple[SelectionPolicy, ...] = ("random", *COMPRESSION_POLICIES)
+    jobs = grid(["el2n"], policies, [LOSSLESS_POOL], COMPRESSION_FRACTIONS, seeds, **common)
     return sorted(dict.fromkeys(jobs), key=_curve_order)
 
 
@@ -180,7 +185,7 @@ def _curve_order(job):
     return (job.seed, -job.pool_size, job.policy != "random", job.metric, job.policy, -job.keep_fraction)
 
 
-def custom_plan(metrics: Sequence[str] = ("el2n",), policies: Sequence[str] = ("random", "hard", "easy"),
+def custom_plan(metrics: Sequence[MetricName] = ("el2n",), policies: Sequence[SelectionPolicy] = ("random", "hard", "easy"),
                 pool_sizes: Sequence[int] = (10000,), keep_fractions: Sequence[float] = (1, 0.8, 0.6, 0.4, 0.3, 0.2, 0.1),
                 seeds: int = 2, steps: int | None = None, **settings: Any) -> list[Job]:
     """A grid of your own: every metric, policy, pool size and keep fraction for seeds ``0 .. seeds - 1``;

@@ -21,7 +21,7 @@ import numpy as np
 from prunescale import theory
 from prunescale.store import PathLike, checks, load_json
 
-from .metrics import METRICS, score
+from .metrics import METRICS, MetricName, score
 from .selection import DEFAULTS as POLICY_DEFAULTS
 from .selection import SELECTION_POLICIES, check_settings, select
 
@@ -161,7 +161,7 @@ def prune_dataset(
     y: np.ndarray | None = None,
     keep_fraction: float | Sequence[float] = 0.5,
     *,
-    metric: str = "el2n",
+    metric: MetricName = "el2n",
     policy: str = "hard",
     class_balanced: bool = False,
     seed: int = 0,

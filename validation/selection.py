@@ -14,13 +14,16 @@ each class keeps its share of the budget (largest remainder), and the policy run
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from prunescale.store import POLICIES, checks
 
 from .data import _class_quotas, prune
 
-SELECTION_POLICIES = POLICIES + ("ccs", "mixed")
+SelectionPolicy = Literal["hard", "easy", "random", "ccs", "mixed"]
+SELECTION_POLICIES: tuple[SelectionPolicy, ...] = POLICIES + ("ccs", "mixed")
 DEFAULTS = dict(beta=0.1, strata=50, hard_share=0.5)
 
 
@@ -37,7 +40,7 @@ def kept_count(n: int, keep_fraction: float) -> int:
     return max(1, int(round(float(checks.keep_fraction(keep_fraction)) * n)))
 
 
-def select(scores: np.ndarray, keep_fraction: float, policy: str = "hard", *, seed: int = 0, labels: np.ndarray | None = None,
+def select(scores: np.ndarray, keep_fraction: float, policy: SelectionPolicy = "hard", *, seed: int = 0, labels: np.ndarray | None = None,
            beta: float = 0.1, strata: int = 50, hard_share: float = 0.5) -> np.ndarray:
     """Sorted indices of the kept examples of ``scores`` (one per example, higher = harder).
 

@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import criteria
+
+if TYPE_CHECKING:
+    from .selection import SelectionPolicy
 
 Verdict = Literal["reproduced", "not reproduced", "undecided at this scale"]
 VERDICTS: tuple[Verdict, Verdict, Verdict] = ("reproduced", "not reproduced", "undecided at this scale")
@@ -277,7 +280,7 @@ def class_balance_comparison(frame: pd.DataFrame, pool: int = LOSSLESS_POOL, kee
 
 
 COMPRESSION_FRACTIONS = (0.3, 0.1)
-COMPRESSION_POLICIES = ("hard", "ccs", "mixed")
+COMPRESSION_POLICIES: tuple[SelectionPolicy, ...] = ("hard", "ccs", "mixed")
 COMPRESSION_OUTCOMES = ("better than random", "worse than random", "unresolved")
 
 

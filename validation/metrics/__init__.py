@@ -30,7 +30,7 @@ code version).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Literal, NamedTuple
 
 import numpy as np
 
@@ -52,7 +52,8 @@ class Metric(NamedTuple):
     units: bool = False  # made of independent units (inits), each cached as it finishes: a stopped scoring resumes
 
 
-METRICS = {
+MetricName = Literal["el2n", "grand", "forgetting", "memorization", "influence", "prototypes", "random"]
+METRICS: dict[str, Metric] = {
     # steps=None: train `epochs` passes; steps=S: a run of S steps, read at stop_after of it (the fair protocol)
     # init_seeds: the scoring networks' seeds, named so that replicates can be shown not to share any
     "el2n": Metric(el2n.el2n, dict(inits=4, epochs=1.0, config="sweep", steps=None, stop_after=1.0), optional=("init_seeds",), units=True),
@@ -139,7 +140,7 @@ def _unit_cache(store, cfg):
     return unit
 
 
-def score(metric: str, x: np.ndarray, y: np.ndarray | None = None, *, seed: int = 0, cache_dir: PathLike | None = None,
+def score(metric: MetricName, x: np.ndarray, y: np.ndarray | None = None, *, seed: int = 0, cache_dir: PathLike | None = None,
           progress: bool = False, x_test: np.ndarray | None = None, y_test: np.ndarray | None = None,
           **options: Any) -> Scores:
     """Score every example of ``(x, y)`` by ``metric`` (higher = harder).

@@ -90,11 +90,17 @@ def _default_table(plan, results, refresh_committed):
     return COMMITTED / PLANS[plan].table
 
 
-def _adopt_an_older_sweep(results):
+def _claim_results(results, dry_run):
+    """The one folder rule, where a folder with a job store and no owner record is a sweep's from before the record
+    (adopted, except on a dry run, which writes nothing)."""
     from prunescale.store import OWNER_FILE, save_json
 
-    if (Path(results) / "jobs").is_dir() and not (Path(results) / OWNER_FILE).exists():
+    older = (Path(results) / "jobs").is_dir() and not (Path(results) / OWNER_FILE).exists()
+    if older and dry_run:
+        return
+    if older:
         save_json(SWEEP_OWNER, Path(results) / OWNER_FILE)
+    claim_output_folder(results, SWEEP_OWNER, "--results", write=not dry_run)
 
 
 def _run_plan(jobs, results, csv, dry_run, serial, deadline, scheduler, workers, data, score_cache):
@@ -103,8 +109,7 @@ def _run_plan(jobs, results, csv, dry_run, serial, deadline, scheduler, workers,
     from prunescale.validation.jobs import pending
     from prunescale.validation.table import check_table
 
-    _adopt_an_older_sweep(results)
-    claim_output_folder(results, SWEEP_OWNER, "--results", write=not dry_run)
+    _claim_results(results, dry_run)
     check_table(csv, jobs)  # before the dry run too: say now that this --csv would be refused
     typer.echo(f"{len(jobs)} jobs, {len(pending(jobs, results))} to run; results in {results}")
     if dry_run:

@@ -89,6 +89,11 @@ def test_a_sweep_folder_from_before_the_owner_record_is_still_a_sweeps(tmp_path,
     main(["validate", "sweep", "--dry-run", "--plan", "custom", "--pool-sizes", "100", "--results", str(tmp_path / "old"),
           "--csv", str(tmp_path / "runs.csv")])
     assert "jobs" in capsys.readouterr().out
+    assert not (tmp_path / "old" / OWNER_FILE).exists()  # a dry run writes nothing
+    main(["validate", "sweep", "--plan", "custom", "--pool-sizes", "100", "--keep-fractions", "1", "--seeds", "1",
+          "--config", "toy", "--results", str(tmp_path / "old"), "--csv", str(tmp_path / "runs.csv"), "--serial",
+          "--deadline", "0"])  # starts no job, but adopts the folder as a sweep's
+    assert json.loads((tmp_path / "old" / OWNER_FILE).read_text())["command"] == "prunescale validate sweep"
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("a user's file")
     with pytest.raises(SystemExit):

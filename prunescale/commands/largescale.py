@@ -95,7 +95,7 @@ def prediction_lines(report: dict) -> list:
     lines += [f"  pool {r['pool_size']}, {r['policy']} f = {r['keep_fraction']:g}, seed {r['seed']}: measured "
               f"{r['measured']:.4f}, predicted {r['predicted']:.4f} (95% {r['interval95'][0]:.4f} to {r['interval95'][1]:.4f})"
               f"{'' if r['covered'] else ', outside'}" for r in report["runs"]]
-    lines += [f"  pool {c['pool_size']}, {c['comparison']}: measured {100 * c['measured']:+.2f} pp ({c['seeds']} seeds), "
+    lines += [f"  pool {c['pool_size']}, {c['comparison']}: measured {100 * c['measured']:+.2f} pp ({c['seeds']} seed{'' if c['seeds'] == 1 else 's'}), "
               f"predicted {100 * c['predicted']:+.2f} pp: sign {'right' if c['sign_right'] else 'wrong'}"
               for c in report["comparisons"]]
     return lines

@@ -222,8 +222,8 @@ class Plan:
 
 
 PLANS: dict[str, Plan] = {
-    "default": Plan(lambda: default_sweep(), "the short-budget experiments A and B", table="cifar10_runs.csv"),
-    "pilot": Plan(lambda: pilot_plan(), "the fair test's budget pilot", table="cifar10_fair/pilot_runs.csv"),
+    "default": Plan(default_sweep, "the short-budget experiments A and B", table="cifar10_runs.csv"),
+    "pilot": Plan(pilot_plan, "the fair test's budget pilot", table="cifar10_fair/pilot_runs.csv"),
     "fair": Plan(fair_plan, "the fair test's CPU plan", "required", "cifar10_fair/runs.csv"),
     "compression": Plan(high_compression_plan, "ccs and mixed at f = 0.3 and 0.1", "required",
                         "cifar10_fair/compression_runs.csv"),
@@ -232,7 +232,7 @@ PLANS: dict[str, Plan] = {
     "gpu": Plan(gpu_plan, "the 50k plan for a lent GPU; --steps default 3907", "optional", "cifar10_gpu/runs.csv"),
     "gpu-memorization": Plan(gpu_memorization_plan, "memorization and influence from 128 subset models on 2.5k",
                              "required", "cifar10_gpu/memorization_runs.csv"),
-    "scale": Plan(lambda: scale_plan(), "the 50k test: 36 runs at 3,907 and 7,814 steps, seeds 3-5",
+    "scale": Plan(scale_plan, "the 50k test: 36 runs at 3,907 and 7,814 steps, seeds 3-5",
                   table="cifar10_50k/runs.csv"),
     "custom": Plan(custom_plan, "a grid of your own: the options below", "optional", custom=True),
 }

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from prunescale.store import from_json, to_json
+
 from . import DATA, FOLDER, POLICY_COLORS, draw_panels, house_style
 
 RUNS = DATA / "cifar10_50k" / "runs.csv"
@@ -33,14 +35,15 @@ PREDICTED_NAMES = {"random 0.5 - 1": "random f = 0.5 - f = 1", "hard 0.5 - 1": "
 
 
 def compute(csv=RUNS, predictions=PREDICTIONS):
-    """The record: the 50k test's verdicts, every paired difference by budget, the curves' means, the predictions."""
+    """The record: the 50k test's verdicts, every paired difference by budget, the curves' means, the predictions
+    (JSON-ready; :func:`readings` gives its typed readings back)."""
     import json
 
     from prunescale.validation import criteria, largescale
     from prunescale.validation.analysis import read_runs
 
     frame = largescale.main_runs(read_runs(csv))
-    predicted = json.loads(Path(predictions).read_text()) if Path(predictions).is_file() else {"runs": [], "comparisons": []}
+    predicted = from_json(largescale.Predictions, json.loads(Path(predictions).read_text())) if Path(predictions).is_file() else None
     differences = []
     for steps in sorted(frame.steps.unique()):
         at = frame[(frame.steps == steps) & (frame.pool_size == largescale.FULL_POOL)]
@@ -55,10 +58,19 @@ def compute(csv=RUNS, predictions=PREDICTIONS):
         means.append(dict(steps=int(steps), policy=policy, keep_fraction=float(f), pool_size=int(pool),
                           n_train=int(group.n_train.iloc[0]), mean=float(e.mean()), seeds=int(e.size),
                           se=float(e.std(ddof=1) / np.sqrt(e.size)) if e.size > 1 else float("nan")))
-    return dict(verdicts=largescale.verdicts(frame), differences=differences, means=means,
-                predicted_runs=predicted["runs"], predicted_comparisons=predicted["comparisons"],
-                predicted_against_measured=largescale.predicted_against_measured(frame, predicted),
-                runs=int(len(frame)))
+    against = largescale.predicted_against_measured(frame, predicted) if predicted else None
+    return dict(verdicts=to_json(largescale.verdicts(frame)), differences=differences, means=means,
+                predicted_runs=to_json(predicted.runs) if predicted else [],
+                predicted_comparisons=to_json(predicted.comparisons) if predicted else [],
+                predicted_against_measured=to_json(against), runs=int(len(frame)))
+
+
+def readings(record):
+    """The typed readings in ``record`` (from :func:`compute`): the verdicts, and the predictions against what was
+    measured (None where no predictions were found)."""
+    from prunescale.validation.largescale import AgainstPredictions, ScaleVerdicts
+
+    return from_json(ScaleVerdicts, record["verdicts"]), from_json(AgainstPredictions, record["predicted_against_measured"])
 
 
 def _differences_panel(ax, record):
@@ -82,8 +94,8 @@ def _differences_panel(ax, record):
     ax.axhline(0.5, color="k", lw=0.8, ls="--", label="lossless tolerance (0.5 pp)")
     ax.set_xticks(range(len(names)), names)
     ax.set_ylabel("paired difference in test error, pp (95% CI)")
-    claim = record["verdicts"]["claim_1"]
-    ax.set_title("A  half of CIFAR-10 (50k pool)\n" + "; ".join(f"{c['steps']} steps: {c['verdict']}" for c in claim), fontsize=9)
+    claim = readings(record)[0].claim_1
+    ax.set_title("A  half of CIFAR-10 (50k pool)\n" + "; ".join(f"{c.steps} steps: {c.verdict}" for c in claim), fontsize=9)
     ax.legend(fontsize=7)
 
 
@@ -110,9 +122,9 @@ def _curves_panel(ax, record):
     ax.set_yscale("log")
     ax.set_xlabel("examples kept")
     ax.set_ylabel(f"test error (mean +- SE over seeds), {first} steps")
-    claim = record["verdicts"]["claim_3"]
-    ax.set_title(f"B  beating the power law, 6.25k to 25k kept\nclaim 3: {claim['verdict']}"
-                 + ("" if claim["complete"] else " (plan incomplete)"), fontsize=9)
+    claim = readings(record)[0].claim_3
+    ax.set_title(f"B  beating the power law, 6.25k to 25k kept\nclaim 3: {claim.verdict}"
+                 + ("" if claim.complete else " (plan incomplete)"), fontsize=9)
     ax.legend(fontsize=7)
 
 

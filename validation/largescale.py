@@ -27,17 +27,16 @@ says nothing about training length, so the 7,814-step runs are not predicted.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from prunescale.store import to_json
-
 from . import calibrate, criteria
 from .analysis import curves, pooled_stderr
-from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, full_pool_comparison, main_runs
+from .verdicts import CLAIM_THRESHOLD, FULL_POOL, VERDICTS, FullPool, Verdict, full_pool_comparison, main_runs
 
 if TYPE_CHECKING:
     from .jobs import Job
@@ -48,10 +47,194 @@ METRIC = "el2n"
 CLAIM_3_POOLS = (12500, 25000, FULL_POOL)
 
 
+# -- records: frozen inside the toolkit, JSON only where written (``store.to_json`` / ``store.from_json``) -----
+
+
+@dataclass(frozen=True)
+class ClaimAtBudget:
+    """Claim 1 on the whole data set at one budget: the verdict, and the reading behind it or the points missing."""
+
+    steps: int
+    complete: bool  # False: points are missing, and the verdict waits for them
+    verdict: Verdict
+    missing: tuple[dict, ...] | None = None
+    reading: FullPool | None = None
+
+
+@dataclass(frozen=True)
+class BudgetInteraction:
+    """A policy's loss at f = 0.5 against the whole pool, at the larger budget minus the smaller, paired by seed."""
+
+    policy: str
+    complete: bool
+    steps: tuple[int, int] | None = None
+    change: float | None = None
+    ci95: tuple[float, float] | None = None
+    seeds: int | None = None
+    outcome: str | None = None  # "grows", "shrinks" or "unresolved"
+
+
+@dataclass(frozen=True)
+class ClaimAtScale:
+    """Claim 3 across kept sizes of 6.25k to 25k: the verdict, and :func:`criteria.beats_power_law`'s numbers."""
+
+    steps: int
+    complete: bool
+    verdict: Verdict
+    missing: tuple[dict, ...] | None = None
+    details: Any = None
+
+
+@dataclass(frozen=True)
+class MixedMachines:
+    """A comparison in which some seed's two runs trained on different CPU models."""
+
+    comparison: str
+    seeds: tuple[int, ...]
+    cpu_models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScaleVerdicts:
+    """Every reading of the 50k test from its runs table (:func:`verdicts`)."""
+
+    claim_1: tuple[ClaimAtBudget, ...]
+    budget_interaction: tuple[BudgetInteraction, ...]
+    claim_3: ClaimAtScale
+    mixed_machines: tuple[MixedMachines, ...]
+    runs: int
+
+
+@dataclass(frozen=True)
+class CurveFit:
+    """How well the calibration fits one curve of the main table."""
+
+    curve: str
+    points: int
+    chi2: float
+    dof: int
+    chi2_per_dof: float
+
+
+@dataclass(frozen=True)
+class PowerLaw:
+    """The warp's random curve, ``amplitude * n ** exponent``, as :class:`calibrate.Warp` fitted it."""
+
+    amplitude: float
+    exponent: float
+    cov: tuple[tuple[float, ...], ...]
+    chi2: float
+    points: int
+
+
+@dataclass(frozen=True)
+class WarpedCalibration:
+    """The warp and the one EL2N angle fitted to the main table, with the fit of every curve."""
+
+    warp: PowerLaw
+    theta: float
+    theta_ci95: tuple[float, float]
+    chi2: float
+    pruned_points: int
+    per_curve: tuple[CurveFit, ...]
+
+
+@dataclass(frozen=True)
+class HeldOutPoint:
+    """One run of the held-out pool: its measured error and the one predicted without its pool."""
+
+    policy: str
+    keep_fraction: float
+    measured: float
+    predicted: float
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """The calibration fitted without one pool, predicting that pool's runs."""
+
+    held_out_pool: int
+    theta: float
+    points: tuple[HeldOutPoint, ...]
+    chi2_per_point: float
+
+
+@dataclass(frozen=True)
+class PredictedRun:
+    """One planned run's predicted test error, with its 95% interval."""
+
+    config_hash: str
+    pool_size: int
+    keep_fraction: float
+    policy: str
+    seed: int
+    steps: int | None  # as the job has it (None: an epoch budget)
+    n_train: int
+    predicted: float
+    interval95: tuple[float, float]
+
+
+@dataclass(frozen=True)
+class PredictedComparison:
+    """One comparison's predicted size (a minus b, :data:`COMPARED`), its range, and its sign."""
+
+    pool_size: int
+    comparison: str
+    predicted: float
+    range: tuple[float, float]
+    sign: str  # "negative" or "positive"
+    sign_certain: bool  # the whole range has the sign
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What ``figures/data/cifar10_50k/predictions.json`` holds: written by ``prunescale validate predict``."""
+
+    calibration: WarpedCalibration
+    relative_seed_spread: float
+    runs: tuple[PredictedRun, ...]
+    comparisons: tuple[PredictedComparison, ...]
+    source: str | None = None  # the main table the calibration was fitted to
+    held_out: tuple[HeldOut, ...] | None = None
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    """A predicted run that has been measured."""
+
+    run: PredictedRun
+    measured: float
+    error: float  # measured minus predicted
+    covered: bool  # inside the 95% interval
+
+
+@dataclass(frozen=True)
+class MeasuredComparison:
+    """A predicted comparison with its measured paired mean over the seeds run so far."""
+
+    comparison: PredictedComparison
+    measured: float
+    seeds: int
+    sign_right: bool
+
+
+@dataclass(frozen=True)
+class AgainstPredictions:
+    """The committed predictions against what was measured (:func:`predicted_against_measured`)."""
+
+    runs: tuple[MeasuredRun, ...]
+    comparisons: tuple[MeasuredComparison, ...]
+    covered: int
+    compared: int
+    mean_absolute_error: float
+    signs_right: int
+    signs_compared: int
+
+
 # -- reading rules -------------------------------------------------------------------------------------------
 
 
-def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> dict:
+def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> ClaimAtBudget:
     """Claim 1 on the 50k pool at one budget (module docstring)."""
     runs = main_runs(frame)
     runs = runs[(runs.steps == steps) & (runs.pool_size == FULL_POOL)]
@@ -59,19 +242,19 @@ def claim_1_at_budget(frame: pd.DataFrame, steps: int) -> dict:
     points.append(dict(policy="hard", keep_fraction=CLAIM_THRESHOLD, metric=METRIC))
     missing = [p for p in points if not criteria.has_seeds(runs, SEEDS, pool_size=FULL_POOL, **p)]
     if missing:
-        return dict(steps=int(steps), complete=False, verdict=VERDICTS[2], missing=missing)
-    reading = to_json(full_pool_comparison(runs, metric=METRIC))  # the 50k readings are plain records
-    outcome = {p["policy"]: p["outcome"] for p in reading["losses"]}
+        return ClaimAtBudget(int(steps), False, VERDICTS[2], missing=tuple(missing))
+    reading = full_pool_comparison(runs, metric=METRIC)
+    outcome = {loss.policy: loss.outcome for loss in reading.losses}
     if outcome["hard"] == "lossless" and outcome["random"] != "lossless":
         verdict = VERDICTS[0]
     elif outcome["hard"] == "loses more than the tolerance" or outcome["random"] == "lossless":
         verdict = VERDICTS[1]
     else:
         verdict = VERDICTS[2]
-    return dict(steps=int(steps), complete=True, verdict=verdict) | reading
+    return ClaimAtBudget(int(steps), True, verdict, reading=reading)
 
 
-def budget_interaction(frame: pd.DataFrame, policy: str, budgets: Sequence[int]) -> dict:
+def budget_interaction(frame: pd.DataFrame, policy: str, budgets: Sequence[int]) -> BudgetInteraction:
     """The loss of ``policy`` at f = 0.5 against the whole pool, at the larger budget minus the smaller, paired by
     seed, with its two-sided 95% interval: grows where the interval lies above 0, shrinks below, else unresolved."""
     runs = main_runs(frame)
@@ -80,44 +263,44 @@ def budget_interaction(frame: pd.DataFrame, policy: str, budgets: Sequence[int])
     pruned = dict(policy=policy, keep_fraction=CLAIM_THRESHOLD) | ({"metric": METRIC} if policy != "random" else {})
     whole = dict(policy="random", keep_fraction=1.0)
     if not all(criteria.has_seeds(runs, SEEDS, steps=s, **p) for s in (small, large) for p in (pruned, whole)):
-        return dict(policy=policy, complete=False)
+        return BudgetInteraction(policy, complete=False)
     loss = {s: criteria.by_seed(runs[runs.steps == s], pruned) - criteria.by_seed(runs[runs.steps == s], whole) for s in (small, large)}
     change = (loss[large] - loss[small]).dropna()
     mean, se, n = float(change.mean()), float(change.std(ddof=1) / np.sqrt(change.size)), int(change.size)
     low, high = criteria.interval(mean, se, n)
     outcome = "grows" if low > 0 else "shrinks" if high < 0 else "unresolved"
-    return dict(policy=policy, complete=True, steps=[int(small), int(large)], change=mean, ci95=[float(low), float(high)],
-                seeds=n, outcome=outcome)
+    return BudgetInteraction(policy, True, steps=(int(small), int(large)), change=mean, ci95=(float(low), float(high)),
+                             seeds=n, outcome=outcome)
 
 
-def claim_3_at_scale(frame: pd.DataFrame, steps: int) -> dict:
+def claim_3_at_scale(frame: pd.DataFrame, steps: int) -> ClaimAtScale:
     """Claim 3 across kept sizes of 6.25k to 25k (module docstring)."""
     runs = main_runs(frame)
     runs = runs[(runs.steps == steps) & runs.pool_size.isin(CLAIM_3_POOLS)]
     needed = [dict(pool_size=p, policy=pol, keep_fraction=CLAIM_THRESHOLD) for p in CLAIM_3_POOLS for pol in ("random", "hard")]
     missing = [p for p in needed if not criteria.has_seeds(runs, SEEDS, **p)]
     if missing:
-        return dict(steps=int(steps), complete=False, verdict=VERDICTS[2], missing=missing)
+        return ClaimAtScale(int(steps), False, VERDICTS[2], missing=tuple(missing))
     result = criteria.beats_power_law(runs, CLAIM_THRESHOLD, metric=METRIC)
     flatter = result["slope_difference_ci95"][0] > 0
     above = criteria.lower_bound(result["difference_at_largest"], result["stderr_at_largest"], result["seeds_at_largest"]) > 0
     verdict = VERDICTS[0] if result["holds"] else VERDICTS[1] if flatter or above else VERDICTS[2]
-    return dict(steps=int(steps), complete=True, verdict=verdict) | result
+    return ClaimAtScale(int(steps), True, verdict, details=result)
 
 
-def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple[str, dict, dict]]) -> list:
+def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple[str, dict, dict]]) -> tuple[MixedMachines, ...]:
     """The comparisons (pairs of run selections) in which some seed's two runs trained on different CPU models."""
     if "cpu_model" not in frame:
-        return []
+        return ()
     flagged = []
     for name, a, b in comparisons:
         models = [criteria.by_seed(frame, a, "cpu_model"), criteria.by_seed(frame, b, "cpu_model")]
         both = pd.concat(models, axis=1, join="inner").dropna()
         differ = both[both.iloc[:, 0] != both.iloc[:, 1]]
         if len(differ):
-            flagged.append(dict(comparison=name, seeds=[int(s) for s in differ.index],
-                                cpu_models=sorted(set(differ.iloc[:, 0]) | set(differ.iloc[:, 1]))))
-    return flagged
+            flagged.append(MixedMachines(name, tuple(int(s) for s in differ.index),
+                                         tuple(sorted(set(differ.iloc[:, 0]) | set(differ.iloc[:, 1])))))
+    return tuple(flagged)
 
 
 def _comparisons(budgets):
@@ -133,12 +316,12 @@ def _comparisons(budgets):
     return out
 
 
-def verdicts(frame: pd.DataFrame, budgets: Sequence[int] = (3907, 7814)) -> dict:
+def verdicts(frame: pd.DataFrame, budgets: Sequence[int] = (3907, 7814)) -> ScaleVerdicts:
     """Every reading of the 50k test from its runs table (incomplete parts say so and name what is missing)."""
     budgets = tuple(int(b) for b in budgets)
-    return dict(
-        claim_1=[claim_1_at_budget(frame, s) for s in budgets],
-        budget_interaction=[budget_interaction(frame, policy, budgets) for policy in ("random", "hard")],
+    return ScaleVerdicts(
+        claim_1=tuple(claim_1_at_budget(frame, s) for s in budgets),
+        budget_interaction=tuple(budget_interaction(frame, policy, budgets) for policy in ("random", "hard")),
         claim_3=claim_3_at_scale(frame, budgets[0]),
         mixed_machines=mixed_machines(main_runs(frame), _comparisons(budgets)),
         runs=int(len(frame)),
@@ -148,7 +331,7 @@ def verdicts(frame: pd.DataFrame, budgets: Sequence[int] = (3907, 7814)) -> dict
 # -- predictions ---------------------------------------------------------------------------------------------
 
 
-def warped_calibration(frame: pd.DataFrame, metric: str = METRIC) -> dict:
+def warped_calibration(frame: pd.DataFrame, metric: str = METRIC) -> WarpedCalibration:
     """The warp fitted to the random runs and one angle to ``metric``'s keep-hard and keep-easy curves, with the
     chi-square per degree of freedom of every curve (the random curve has two parameters, the pruned curves share
     one)."""
@@ -158,21 +341,15 @@ def warped_calibration(frame: pd.DataFrame, metric: str = METRIC) -> dict:
                                 pruned.keep_fraction.values, pruned.policy.values, warp)
     predicted = predict_error(warp, angle.theta, pruned.n_train.values, pruned.keep_fraction.values, pruned.policy.values)
     pruned = pruned.assign(predicted=predicted, chi=(predicted - pruned["mean"].values) / pruned.se.values)
-    per_curve = [dict(curve="random", points=int(len(points)), chi2=warp.chi2, dof=int(len(points) - 2),
-                      chi2_per_dof=warp.chi2 / max(1, len(points) - 2))]
+    per_curve = [CurveFit("random", int(len(points)), warp.chi2, int(len(points) - 2), warp.chi2 / max(1, len(points) - 2))]
     for (pool, policy), rows in pruned.groupby(["pool_size", "policy"]):
         chi2 = float(np.sum(rows.chi**2))
-        per_curve.append(dict(curve=f"pool {pool}, {metric} keep {policy}", points=int(len(rows)), chi2=chi2,
-                              dof=int(len(rows)), chi2_per_dof=chi2 / len(rows)))
-    return dict(
-        warp=dict(amplitude=warp.amplitude, exponent=warp.exponent, cov=[list(r) for r in warp.cov], chi2=warp.chi2,
-                  points=warp.points),
-        theta=angle.theta, theta_ci95=list(angle.ci95), chi2=angle.chi2, pruned_points=int(len(pruned)),
-        per_curve=per_curve,
-    )
+        per_curve.append(CurveFit(f"pool {pool}, {metric} keep {policy}", int(len(rows)), chi2, int(len(rows)), chi2 / len(rows)))
+    law = PowerLaw(warp.amplitude, warp.exponent, tuple(tuple(r) for r in warp.cov), warp.chi2, warp.points)
+    return WarpedCalibration(law, angle.theta, tuple(angle.ci95), angle.chi2, int(len(pruned)), tuple(per_curve))
 
 
-def held_out(frame: pd.DataFrame, metric: str = METRIC) -> list:
+def held_out(frame: pd.DataFrame, metric: str = METRIC) -> tuple[HeldOut, ...]:
     """Fit on all pools but one, predict the held-out pool's runs: per pool, each point's predicted and
     measured error, and the held-out chi-square per point."""
     out = []
@@ -186,10 +363,10 @@ def held_out(frame: pd.DataFrame, metric: str = METRIC) -> list:
         predicted = np.atleast_1d(predict_error(warp, angle.theta, target.n_train.values, target.n_train.values / pool,
                                                 target.policy.values))
         chi = (predicted - target["mean"].values) / target.se.values
-        points = [dict(policy=str(p), keep_fraction=float(n / pool), measured=float(m), predicted=float(q))
-                  for p, n, m, q in zip(target.policy, target.n_train, target["mean"], predicted)]
-        out.append(dict(held_out_pool=int(pool), theta=angle.theta, points=points, chi2_per_point=float(np.mean(chi**2))))
-    return out
+        points = tuple(HeldOutPoint(str(p), float(n / pool), float(m), float(q))
+                       for p, n, m, q in zip(target.policy, target.n_train, target["mean"], predicted))
+        out.append(HeldOut(int(pool), angle.theta, points, float(np.mean(chi**2))))
+    return tuple(out)
 
 
 def predict_error(warp: calibrate.Warp, theta: float, n_kept: ArrayLike, keep_fraction: ArrayLike,
@@ -208,7 +385,7 @@ def predict_error(warp: calibrate.Warp, theta: float, n_kept: ArrayLike, keep_fr
     return error if np.ndim(n_kept) or np.ndim(keep_fraction) else float(error[0])
 
 
-def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) -> dict:
+def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) -> Predictions:
     """Each planned run's predicted test error with a 95% interval, and each comparison's predicted size and sign.
 
     The interval joins the calibration's uncertainty (the power law's 95% band and the angle's 95% interval,
@@ -216,7 +393,7 @@ def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) 
     deviation of a point over seeds, times 1.96)."""
     calibration = warped_calibration(frame, metric)
     warp, _ = _fit_warp(frame)
-    theta, thetas = calibration["theta"], calibration["theta_ci95"]
+    theta, thetas = calibration.theta, calibration.theta_ci95
     spread = _relative_seed_spread(main_runs(frame))
     runs = []
     for job in jobs:
@@ -224,11 +401,10 @@ def predictions(frame: pd.DataFrame, jobs: Sequence[Job], metric: str = METRIC) 
         central = float(predict_error(warp, theta, n, f, policy))
         corners = [float(predict_error(w, t, n, f, policy)) for w in _warp_corners(warp, n) for t in thetas]
         low, high = min(corners + [central]), max(corners + [central])
-        runs.append(dict(config_hash=job.key, pool_size=job.pool_size, keep_fraction=f, policy=policy, seed=job.seed,
-                         steps=job.steps, n_train=n, predicted=central,
-                         interval95=[low * (1 - 1.96 * spread), high * (1 + 1.96 * spread)]))
-    return dict(calibration=calibration, relative_seed_spread=spread, runs=runs,
-                comparisons=_predicted_comparisons(warp, theta, thetas, sorted({j.pool_size for j in jobs})))
+        runs.append(PredictedRun(job.key, job.pool_size, f, policy, job.seed, job.steps, n, central,
+                                 (low * (1 - 1.96 * spread), high * (1 + 1.96 * spread))))
+    return Predictions(calibration, spread, tuple(runs),
+                       _predicted_comparisons(warp, theta, thetas, sorted({j.pool_size for j in jobs})))
 
 
 COMPARED = {  # each predicted comparison as (selection a, selection b), measured as a minus b paired by seed
@@ -238,30 +414,30 @@ COMPARED = {  # each predicted comparison as (selection a, selection b), measure
 }
 
 
-def predicted_against_measured(frame: pd.DataFrame, predicted: dict) -> dict:
+def predicted_against_measured(frame: pd.DataFrame, predicted: Predictions) -> AgainstPredictions:
     """The committed predictions (:func:`predictions`) against the runs measured so far: each run's measured minus
     predicted error and whether its 95% interval covered it; each comparison's measured paired mean (every seed
     run so far) and whether its sign is the predicted one; and the counts."""
     runs = main_runs(frame).set_index("config_hash")
     per_run = []
-    for r in predicted["runs"]:
-        if r["config_hash"] in runs.index:
-            measured = float(runs.loc[r["config_hash"], "test_error"])
-            low, high = r["interval95"]
-            per_run.append(dict(r, measured=measured, error=measured - r["predicted"], covered=bool(low <= measured <= high)))
+    for r in predicted.runs:
+        if r.config_hash in runs.index:
+            measured = float(runs.loc[r.config_hash, "test_error"])
+            low, high = r.interval95
+            per_run.append(MeasuredRun(r, measured, measured - r.predicted, bool(low <= measured <= high)))
     per_comparison = []
-    for c in predicted["comparisons"]:
+    for c in predicted.comparisons:
         at = main_runs(frame)
-        at = at[(at.pool_size == c["pool_size"]) & (at.steps == SCALE_STEPS)]
-        a, b = COMPARED[c["comparison"]]
+        at = at[(at.pool_size == c.pool_size) & (at.steps == SCALE_STEPS)]
+        a, b = COMPARED[c.comparison]
         mean, _, n = criteria.paired_difference(at, a, b) if len(at) else (np.nan, np.nan, 0)
         if n >= 1:
             sign = "negative" if mean < 0 else "positive"
-            per_comparison.append(dict(c, measured=mean, seeds=n, sign_right=sign == c["sign"]))
-    return dict(runs=per_run, comparisons=per_comparison,
-                covered=sum(r["covered"] for r in per_run), compared=len(per_run),
-                mean_absolute_error=float(np.mean([abs(r["error"]) for r in per_run])) if per_run else float("nan"),
-                signs_right=sum(c["sign_right"] for c in per_comparison), signs_compared=len(per_comparison))
+            per_comparison.append(MeasuredComparison(c, mean, n, sign == c.sign))
+    return AgainstPredictions(
+        tuple(per_run), tuple(per_comparison), covered=sum(r.covered for r in per_run), compared=len(per_run),
+        mean_absolute_error=float(np.mean([abs(r.error) for r in per_run])) if per_run else float("nan"),
+        signs_right=sum(c.sign_right for c in per_comparison), signs_compared=len(per_comparison))
 
 
 def _predicted_comparisons(warp, theta, thetas, pools):
@@ -276,10 +452,10 @@ def _predicted_comparisons(warp, theta, thetas, pools):
             diff = lambda w, t: float(predict_error(w, t, a[1], a[2], a[0]) - predict_error(w, t, b[1], b[2], b[0]))
             central = diff(warp, theta)
             corners = [diff(w, t) for w in _warp_corners(warp, half) for t in thetas] + [central]
-            out.append(dict(pool_size=int(pool), comparison=name, predicted=central, range=[min(corners), max(corners)],
-                            sign="negative" if central < 0 else "positive",
-                            sign_certain=bool(min(corners) > 0 or max(corners) < 0)))
-    return out
+            out.append(PredictedComparison(int(pool), name, central, (min(corners), max(corners)),
+                                           "negative" if central < 0 else "positive",
+                                           bool(min(corners) > 0 or max(corners) < 0)))
+    return tuple(out)
 
 
 def _warp_corners(warp, n):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from prunescale.store import check_output_file, save_json
+from prunescale.store import check_output_file, save_json, to_json
 
 from ..options import JSON, REFRESH_COMMITTED, emit
 
 PREDICTIONS = "cifar10_50k/predictions.json"  # under figures/data/: committed before any run of the 50k test
 RUNS = "cifar10_50k/runs.csv"
 MAIN_TABLE = "cifar10_fair/runs.csv"  # the fair test's main table: the predictions' only input
+
+if TYPE_CHECKING:
+    from prunescale.validation.largescale import AgainstPredictions, Predictions, ScaleVerdicts
 
 
 def predict_cmd(
@@ -36,68 +41,80 @@ def predict_cmd(
     frame = read_runs(table)
     jobs = [j for j in scale_plan() if j.steps == SCALE_BUDGETS[0]]
     source = str(table) if csv else f"figures/data/{MAIN_TABLE}"
-    record = largescale.predictions(frame, jobs) | dict(source=source, held_out=largescale.held_out(frame))
-    save_json(record, out)
-    cal = record["calibration"]
-    lines = [
-        f"warp: random error = {cal['warp']['amplitude']:.3g} n^{cal['warp']['exponent']:.3f}; "
-        f"EL2N angle {cal['theta']:.1f} deg (95% {cal['theta_ci95'][0]:.1f} to {cal['theta_ci95'][1]:.1f})",
-        *(f"  chi2/dof {c['chi2_per_dof']:.1f} ({c['points']} points): {c['curve']}" for c in cal["per_curve"]),
-        *(f"  held out pool {h['held_out_pool']}: chi2 per point {h['chi2_per_point']:.1f}" for h in record["held_out"]),
-        *(f"pool {r['pool_size']}, {r['policy']} f = {r['keep_fraction']:g}, seed {r['seed']}: {r['predicted']:.4f} "
-          f"(95% {r['interval95'][0]:.4f} to {r['interval95'][1]:.4f})" for r in record["runs"] if r["seed"] == record["runs"][0]["seed"]),
-        *(f"pool {c['pool_size']}, {c['comparison']}: {100 * c['predicted']:+.2f} pp ({c['sign']}"
-          f"{'' if c['sign_certain'] else ', sign not certain'})" for c in record["comparisons"]),
-        f"wrote {out}",
+    record = dataclasses.replace(largescale.predictions(frame, jobs), source=source, held_out=largescale.held_out(frame))
+    save_json(to_json(record), out)
+    emit(to_json(record), as_json, [*predict_lines(record), f"wrote {out}"])
+
+
+def predict_lines(record: Predictions) -> list[str]:
+    """The calibration, its fit per curve and held out, and the predictions for one seed (all of them are in the JSON)."""
+    cal = record.calibration
+    first_seed = record.runs[0].seed
+    return [
+        f"warp: random error = {cal.warp.amplitude:.3g} n^{cal.warp.exponent:.3f}; "
+        f"EL2N angle {cal.theta:.1f} deg (95% {cal.theta_ci95[0]:.1f} to {cal.theta_ci95[1]:.1f})",
+        *(f"  chi2/dof {c.chi2_per_dof:.1f} ({c.points} points): {c.curve}" for c in cal.per_curve),
+        *(f"  held out pool {h.held_out_pool}: chi2 per point {h.chi2_per_point:.1f}" for h in record.held_out or ()),
+        *(f"pool {r.pool_size}, {r.policy} f = {r.keep_fraction:g}, seed {r.seed}: {r.predicted:.4f} "
+          f"(95% {r.interval95[0]:.4f} to {r.interval95[1]:.4f})" for r in record.runs if r.seed == first_seed),
+        *(f"pool {c.pool_size}, {c.comparison}: {100 * c.predicted:+.2f} pp ({c.sign}"
+          f"{'' if c.sign_certain else ', sign not certain'})" for c in record.comparisons),
     ]
-    emit(record, as_json, lines)
 
 
-def verdict_lines(report: dict) -> list:
+def verdict_lines(report: ScaleVerdicts) -> list[str]:
     """The 50k test's reading, one line per comparison (all of it is in the JSON)."""
     pp = lambda x: f"{100 * x:+.2f} pp"
     lines = []
-    for c in report["claim_1"]:
-        if not c["complete"]:
-            lines.append(f"claim 1 at 50k, {c['steps']} steps: undecided (plan incomplete; {len(c['missing'])} points missing)")
+    for c in report.claim_1:
+        if not c.complete or c.reading is None:
+            lines.append(f"claim 1 at 50k, {c.steps} steps: undecided (plan incomplete; {len(c.missing or ())} points missing)")
             continue
-        lines.append(f"claim 1 at 50k, {c['steps']} steps: {c['verdict']}")
-        for loss in c["losses"]:
-            lines.append(f"  {loss['policy']} f = 0.5 against f = 1: {pp(loss['loss'])} (one-sided 95% bounds "
-                         f"{pp(loss['lower95'])} to {pp(loss['upper95'])}, {loss['seeds']} seeds): {loss['outcome']}")
-        h = c["hard_minus_random"]
-        lines.append(f"  keep-hard minus random: {pp(h['minus_random'])} (95% CI {pp(h['ci95'][0])} to {pp(h['ci95'][1])}): {h['outcome']}")
-    for b in report["budget_interaction"]:
-        if b["complete"]:
-            lines.append(f"budget: {b['policy']} f = 0.5 loss at {b['steps'][1]} minus at {b['steps'][0]} steps "
-                         f"{pp(b['change'])} (95% CI {pp(b['ci95'][0])} to {pp(b['ci95'][1])}): {b['outcome']}")
-    c3 = report["claim_3"]
-    if c3["complete"]:
-        lo, hi = c3["slope_difference_ci95"]
-        lines.append(f"claim 3 at scale: {c3['verdict']}: slope {c3['slope']:.3f} against random {c3['random_slope']:.3f}, "
-                     f"per-seed differences {', '.join(f'{d:+.3f}' for d in c3['per_seed_slope_differences'])} "
-                     f"(95% CI {lo:+.3f} to {hi:+.3f}); at {c3['largest_kept']} kept, hard minus random "
-                     f"{pp(c3['difference_at_largest'])}")
+        lines.append(f"claim 1 at 50k, {c.steps} steps: {c.verdict}")
+        for loss in c.reading.losses:
+            lines.append(f"  {loss.policy} f = 0.5 against f = 1: {pp(loss.loss)} (one-sided 95% bounds "
+                         f"{pp(loss.lower95)} to {pp(loss.upper95)}, {loss.seeds} seeds): {loss.outcome}")
+        h = c.reading.hard_minus_random
+        low, high = h.ci95 or (float("nan"),) * 2
+        lines.append(f"  keep-hard minus random: {pp(h.minus_random)} (95% CI {pp(low)} to {pp(high)}): {h.outcome}")
+    for b in report.budget_interaction:
+        if b.complete and b.steps and b.ci95:
+            lines.append(f"budget: {b.policy} f = 0.5 loss at {b.steps[1]} minus at {b.steps[0]} steps "
+                         f"{pp(b.change)} (95% CI {pp(b.ci95[0])} to {pp(b.ci95[1])}): {b.outcome}")
+    c3 = report.claim_3
+    if c3.complete:
+        d = c3.details
+        lo, hi = d["slope_difference_ci95"]
+        lines.append(f"claim 3 at scale: {c3.verdict}: slope {d['slope']:.3f} against random {d['random_slope']:.3f}, "
+                     f"per-seed differences {', '.join(f'{x:+.3f}' for x in d['per_seed_slope_differences'])} "
+                     f"(95% CI {lo:+.3f} to {hi:+.3f}); at {d['largest_kept']} kept, hard minus random "
+                     f"{pp(d['difference_at_largest'])}")
     else:
-        lines.append(f"claim 3 at scale: undecided (plan incomplete; {len(c3['missing'])} points missing)")
-    lines += [f"different CPU models within a pair: {m['comparison']}, seeds {m['seeds']}: {', '.join(m['cpu_models'])}"
-              for m in report["mixed_machines"]]
+        lines.append(f"claim 3 at scale: undecided (plan incomplete; {len(c3.missing or ())} points missing)")
+    lines += [f"different CPU models within a pair: {m.comparison}, seeds {list(m.seeds)}: {', '.join(m.cpu_models)}"
+              for m in report.mixed_machines]
     return lines
 
 
-def prediction_lines(report: dict) -> list:
+def prediction_lines(report: AgainstPredictions | None) -> list[str]:
     """The committed predictions against what was measured so far: per run, per comparison, and the counts."""
-    if not report["compared"]:
+    if report is None:
+        return ["predicted against measured: the predictions file was not found"]
+    if not report.compared:
         return ["predicted against measured: no predicted run has finished yet"]
-    lines = [f"predicted against measured (3,907 steps): {report['covered']} of {report['compared']} runs inside their "
-             f"95% interval, mean |measured - predicted| {100 * report['mean_absolute_error']:.2f} pp; "
-             f"signs right {report['signs_right']} of {report['signs_compared']} comparisons"]
-    lines += [f"  pool {r['pool_size']}, {r['policy']} f = {r['keep_fraction']:g}, seed {r['seed']}: measured "
-              f"{r['measured']:.4f}, predicted {r['predicted']:.4f} (95% {r['interval95'][0]:.4f} to {r['interval95'][1]:.4f})"
-              f"{'' if r['covered'] else ', outside'}" for r in report["runs"]]
-    lines += [f"  pool {c['pool_size']}, {c['comparison']}: measured {100 * c['measured']:+.2f} pp ({c['seeds']} seed{'' if c['seeds'] == 1 else 's'}), "
-              f"predicted {100 * c['predicted']:+.2f} pp: sign {'right' if c['sign_right'] else 'wrong'}"
-              for c in report["comparisons"]]
+    lines = [f"predicted against measured (3,907 steps): {report.covered} of {report.compared} runs inside their "
+             f"95% interval, mean |measured - predicted| {100 * report.mean_absolute_error:.2f} pp; "
+             f"signs right {report.signs_right} of {report.signs_compared} comparisons"]
+    for m in report.runs:
+        r = m.run
+        lines.append(f"  pool {r.pool_size}, {r.policy} f = {r.keep_fraction:g}, seed {r.seed}: measured {m.measured:.4f}, "
+                     f"predicted {r.predicted:.4f} (95% {r.interval95[0]:.4f} to {r.interval95[1]:.4f})"
+                     f"{'' if m.covered else ', outside'}")
+    for mc in report.comparisons:
+        c = mc.comparison
+        lines.append(f"  pool {c.pool_size}, {c.comparison}: measured {100 * mc.measured:+.2f} pp "
+                     f"({mc.seeds} seed{'' if mc.seeds == 1 else 's'}), predicted {100 * c.predicted:+.2f} pp: "
+                     f"sign {'right' if mc.sign_right else 'wrong'}")
     return lines
 
 
@@ -128,6 +145,6 @@ def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
     record = figure.compute(csv) | {"source": str(csv)}
     save_json(record, record_path)
     figure.draw(record, figure_path)
-    lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(record["verdicts"]),
-             *prediction_lines(record["predicted_against_measured"])]
+    verdicts, against = figure.readings(record)
+    lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(verdicts), *prediction_lines(against)]
     emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])

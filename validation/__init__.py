@@ -7,7 +7,7 @@ Public API::
     random_pool(n_total, size, seed)          -> index array
     prune(scores, pool, keep_fraction, policy, seed) -> the kept indices (higher score = harder)
     TrainConfig, CONFIGS, get_config          -> every hyperparameter and the budget rule
-    train(x, y, config, seed)                 -> TrainResult with per-example records
+    train(x, y, config, seed, checkpoint=)   -> TrainResult with per-example records (a stopped run resumes)
     predict(result, x), accuracy(result, x, y)
     score(metric, x, y, seed, cache_dir, **options) -> Scores(scores, stderr, config)
     METRICS                                   -> the registry {name: Metric(function, defaults, ...)}:

@@ -3,14 +3,15 @@
 One runner path serves Dask (a ``LocalCluster`` by default, or an existing
 cluster by address: :func:`run_sweep`) and this process alone
 (:func:`run_serial`, for a borrowed accelerator without Dask).  A sweep
-skips every job whose entry exists, so killing it (even ``kill -9``) loses
-only the jobs in flight.
+skips every job whose entry exists, and a job in flight resumes from its last checkpoint, so killing it
+(even ``kill -9``) loses only the training since each job in flight last saved its state (a minute or two).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -20,6 +21,8 @@ from prunescale.store import POLICIES, PathLike
 from .data import CHECKSUM
 from .jobs import Job, check_job, describe, is_done, job_config, jobs_store, pending
 from .table import check_table, collect, write_csv
+
+PARTIAL = "partial"  # under a sweep's results folder: each job in flight's training checkpoint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +35,8 @@ def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, 
     """Run one job and store its result; return the result row.
 
     A job whose entry exists returns that row without training: Dask may run
-    a task again (a worker lost after its result was written).  ``say(text)``
+    a task again (a worker lost after its result was written).  A job stopped mid-training resumes from its
+    checkpoint (``partial/<key>.npz`` under ``results_dir``, removed once the row is stored).  ``say(text)``
     hears each phase as it starts; ``progress`` shows the scoring's and the training's own bars."""
     from .data import load_cifar10
     from .trainer import accuracy, train
@@ -55,8 +59,9 @@ def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, 
     assert kept is not None  # scored here where the cache lacks it (only cached_only gives None)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
     cfg = job.train_config()
-    say(f"training on {kept.size} images, seed {job.seed}")
-    net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed, progress=progress)
+    partial = Path(results_dir) / PARTIAL / f"{job.key}.npz"
+    say(f"training on {kept.size} images, seed {job.seed}" + (" (resuming)" if partial.is_file() else ""))
+    net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed, progress=progress, checkpoint=partial)
     row = dict(
         metric=job.metric,
         policy=job.policy,
@@ -68,7 +73,7 @@ def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, 
         epochs=cfg.epochs,
         steps=net.steps,
         test_error=1.0 - accuracy(net, x_test, y_test),
-        wall_seconds=round(time.time() - started, 1),
+        wall_seconds=round(time.time() - started + net.resumed_seconds, 1),  # a resumed run counts its earlier training
         device=device_name(),
         config_hash=job.key,
         config=job.config,
@@ -77,6 +82,7 @@ def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, 
         class_balanced=job.class_balanced,
     ) | {k: v for k, v in machine()._asdict().items() if k != "xla_flags"}  # the flags the net trained with, above
     jobs_store(results_dir).save(config, row)
+    partial.unlink(missing_ok=True)
     return row
 
 

@@ -26,7 +26,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import xla
+from prunescale.store import PathLike
+
+from . import checkpoints, xla
 from .model import ResNet
 
 MEAN = np.array([125.306918046875, 122.950394140625, 113.86538318359375], np.float32)
@@ -157,6 +159,7 @@ class TrainResult(NamedTuple):
     loss: np.ndarray  # [epochs_seen, n_train] float32: its loss then
     presented: np.ndarray  # [epochs_seen, n_train] bool: presented in that epoch
     xla_flags: str = ""  # the XLA_FLAGS it trained under (validation.xla)
+    resumed_seconds: float = 0.0  # of ``seconds``, those spent before a stop (0: trained in one go)
 
 
 def normalise(x_uint8: np.ndarray | jax.Array) -> jax.Array:
@@ -277,8 +280,11 @@ def accuracy(result: TrainResult, x_uint8: np.ndarray, labels: np.ndarray) -> fl
     return float(np.mean(logits.argmax(-1) == np.asarray(labels)))
 
 
+CHECKPOINT_SECONDS = 60.0  # with a checkpoint, the state is saved at the first epoch boundary this long after the last
+
+
 def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "sweep", *, seed: int = 0,
-          progress: bool = False, **overrides: Any) -> TrainResult:
+          progress: bool = False, checkpoint: PathLike | None = None, **overrides: Any) -> TrainResult:
     """Train a fresh network on ``(x_uint8, labels)``; everything is seeded.
 
     Parameters
@@ -288,6 +294,10 @@ def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "
     config : name in :data:`CONFIGS` or a :class:`TrainConfig`; ``overrides`` replace fields.
     seed : int
         Initialisation, data order and augmentation.
+    checkpoint : path of an ``.npz`` file, optional
+        Where the run's state is kept between epochs (:mod:`validation.checkpoints`), and at its end: a stopped
+        run given the same path, data, config and seed resumes there, bit-identically.  The caller removes it
+        once the result is safe.
 
     Returns
     -------
@@ -324,12 +334,29 @@ def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "
     loss = np.zeros((epochs_seen, n), np.float32)
     presented = np.zeros((epochs_seen, n), bool)
     rng = np.random.default_rng(seed)
+    first_epoch, step, earlier = 0, 0, 0.0
+    mark = checkpoints.fingerprint(x_uint8, labels, cfg.to_dict(), seed) if checkpoint else ""
+    saved = checkpoints.load(checkpoint, mark, state) if checkpoint else None
+    if saved:
+        state, key, first_epoch, step, earlier = saved.state, jnp.asarray(saved.key), saved.epoch, saved.step, saved.seconds
+        correct, loss, presented = saved.correct, saved.loss, saved.presented
+        rng.bit_generator.state = saved.rng_state
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=stop, desc="training", unit="step", disable=not progress)
-    started = time.perf_counter()
-    step = 0
-    for epoch in range(epochs_seen):
+    bar = tqdm(total=stop, initial=step, desc="training", unit="step", disable=not progress)
+    started = last_save = time.perf_counter()
+
+    def keep(epoch):
+        nonlocal last_save
+        elapsed = earlier + time.perf_counter() - started
+        progress_ = checkpoints.Progress(state, np.asarray(key), rng.bit_generator.state, epoch, step, correct, loss,
+                                         presented, elapsed)
+        checkpoints.save(checkpoint, mark, progress_)
+        last_save = time.perf_counter()
+
+    for epoch in range(first_epoch, epochs_seen):
+        if checkpoint and epoch > first_epoch and time.perf_counter() - last_save >= CHECKPOINT_SECONDS:
+            keep(epoch)
         order = rng.permutation(n)
         for b in range(steps_per_epoch):
             if step == stop:
@@ -342,6 +369,7 @@ def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "
             bar.update(1)
     jax.block_until_ready(state.params)
     bar.close()
-    return TrainResult(
-        state.params, state.batch_stats, cfg, stop, time.perf_counter() - started, correct, loss, presented, flags
-    )
+    if checkpoint and not (saved and saved.epoch == epochs_seen):
+        keep(epochs_seen)  # the finished run: asked again, it returns at once
+    seconds = earlier + time.perf_counter() - started
+    return TrainResult(state.params, state.batch_stats, cfg, stop, seconds, correct, loss, presented, flags, earlier)

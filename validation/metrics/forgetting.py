@@ -5,6 +5,8 @@ Never learned = passes seen + 1, above any count.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..trainer import train
@@ -31,6 +33,6 @@ def forgetting(x: np.ndarray, y: np.ndarray, *, epochs: float, config: str, step
                progress: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """Counts over one training run: ``epochs`` passes, or a run of ``steps`` steps.  With the fair test's config
     and steps and the job's seed, that run is the job's own converged f = 1 run (same data, order and init)."""
-    rule = dict(budget="epochs", epochs=epochs) if steps is None else dict(budget="steps", steps=int(steps))
+    rule: dict[str, Any] = dict(budget="epochs", epochs=epochs) if steps is None else dict(budget="steps", steps=int(steps))
     r = train(x, y, config, seed=seed, progress=progress, **rule)
     return forgetting_counts(r.correct, r.presented).astype(float), None

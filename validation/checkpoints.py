@@ -69,3 +69,12 @@ def load(path: PathLike, mark: str, template: Any) -> Progress | None:
     state = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(leaf) for leaf in leaves])
     return Progress(state, arrays["key"], meta["rng_state"], meta["epoch"], meta["step"], arrays["correct"],
                     arrays["loss"], arrays["presented"], float(meta["seconds"]))
+
+
+def steps_taken(path: PathLike) -> int:
+    """The steps of training a checkpoint at ``path`` holds (0 where there is none, or it cannot be read)."""
+    try:
+        with np.load(path) as saved:
+            return int(json.loads(str(saved["meta"]))["step"])
+    except (OSError, ValueError, KeyError):
+        return 0

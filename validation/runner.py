@@ -59,7 +59,7 @@ def run_job(job: Job, results_dir: PathLike, data_path: PathLike | None = None, 
     assert kept is not None  # scored here where the cache lacks it (only cached_only gives None)
     x_test, y_test = d.x_test[: job.test_size], d.y_test[: job.test_size]
     cfg = job.train_config()
-    partial = Path(results_dir) / PARTIAL / f"{job.key}.npz"
+    partial = _checkpoint(job, results_dir)
     say(f"training on {kept.size} images, seed {job.seed}" + (" (resuming)" if partial.is_file() else ""))
     net = train(d.x_train[kept], d.y_train[kept], cfg, seed=job.seed, progress=progress, checkpoint=partial)
     row = dict(
@@ -151,8 +151,8 @@ def progress(jobs: Sequence[Job], results_dir: PathLike) -> pd.DataFrame:
     """Per curve (seed, pool, metric, policy, in plan order): jobs done and planned, and the images still to train.
 
     ``images_left`` sums, over pending jobs, the images their training
-    presents (steps times batch): the work that remains, under any budget
-    rule (scoring comes on top)."""
+    presents (steps times batch) less those a stopped job's checkpoint holds: the work that remains, under any
+    budget rule (scoring comes on top)."""
     import pandas as pd
 
     rows = []
@@ -166,7 +166,7 @@ def progress(jobs: Sequence[Job], results_dir: PathLike) -> pd.DataFrame:
                 policy=j.policy,
                 done=int(done),
                 planned=1,
-                images_left=0 if done else _images_to_train(j),
+                images_left=0 if done else _images_to_train(j, results_dir),
             )
         )
     frame = pd.DataFrame(rows, columns=["seed", "pool_size", "metric", "policy", "done", "planned", "images_left"])
@@ -174,10 +174,18 @@ def progress(jobs: Sequence[Job], results_dir: PathLike) -> pd.DataFrame:
     return frame.groupby(keys, sort=False)[["done", "planned", "images_left"]].sum().reset_index()
 
 
-def _images_to_train(job):
+def _images_to_train(job, results_dir):
+    from .checkpoints import steps_taken
+
     cfg = job.train_config()
     kept = max(1, int(round(job.keep_fraction * job.pool_size)))
-    return cfg.total_steps(kept) * min(cfg.batch_size, kept)
+    steps = cfg.total_steps(kept) - steps_taken(_checkpoint(job, results_dir))
+    return steps * min(cfg.batch_size, kept)
+
+
+def _checkpoint(job, results_dir):
+    """Where ``job`` keeps its training state until its row is stored."""
+    return Path(results_dir) / PARTIAL / f"{job.key}.npz"
 
 
 class SweepFailed(RuntimeError):

@@ -95,3 +95,17 @@ def test_a_sweep_job_removes_its_checkpoint_once_its_row_is_stored(fake_cifar10_
                   metric_options=json.dumps({}))
     row = run_job(job, tmp_path, fake_cifar10_file)
     assert row["wall_seconds"] > 0 and not (tmp_path / PARTIAL / f"{job.key}.npz").exists()
+
+
+def test_the_work_left_counts_what_a_stopped_jobs_checkpoint_holds(tmp_path):
+    from prunescale.validation import checkpoints
+    from prunescale.validation.runner import PARTIAL, progress
+
+    (job,) = grid(["random"], ["random"], [200], [1.0], [0], config="toy", test_size=200)
+    before = int(progress([job], tmp_path).images_left.sum())
+    records = np.zeros((3, 200), bool)
+    stopped = checkpoints.Progress({"w": np.zeros(2)}, np.zeros(2, np.uint32), {}, 2, 8, records, records.astype(np.float32),
+                                   records, 1.0)
+    checkpoints.save(tmp_path / PARTIAL / f"{job.key}.npz", "mark", stopped)
+    assert checkpoints.steps_taken(tmp_path / PARTIAL / f"{job.key}.npz") == 8
+    assert before == 12 * 50 and int(progress([job], tmp_path).images_left.sum()) == 4 * 50

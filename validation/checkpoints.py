@@ -3,8 +3,8 @@
 A checkpoint holds everything the rest of the run depends on: the network and optimiser state, the JAX key, the
 data-order generator, the per-example records so far, the epoch and step, and the training seconds spent.  A run
 resumed from it is bit-identical to one that was never stopped (tested).  It is written atomically at an epoch
-boundary, and carries a fingerprint of the data, the seed and the config: a checkpoint of other work is ignored,
-never resumed.
+boundary, and carries a fingerprint of the data, the seed, the config, the JAX version and the XLA flags: a
+checkpoint of other work is ignored, never resumed.
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ class Progress(NamedTuple):
     seconds: float
 
 
-def fingerprint(x_uint8: np.ndarray, labels: np.ndarray, config: dict, seed: int) -> str:
-    """What a checkpoint must match to be resumed: the training data, the config and the seed."""
-    return digest([digest(np.ascontiguousarray(x_uint8)), digest(np.ascontiguousarray(labels)), config, int(seed)])
+def fingerprint(x_uint8: np.ndarray, labels: np.ndarray, config: dict, seed: int, xla_flags: str) -> str:
+    """What a checkpoint must match to be resumed: the training data, the config, the seed, and the JAX version
+    and XLA flags (a run is bit-exact only under one of each)."""
+    arrays = [digest(np.ascontiguousarray(x_uint8)), digest(np.ascontiguousarray(labels))]
+    return digest([*arrays, config, int(seed), jax.__version__, xla_flags])
 
 
 def save(path: PathLike, mark: str, progress: Progress) -> None:

@@ -335,7 +335,7 @@ def train(x_uint8: np.ndarray, labels: np.ndarray, config: str | TrainConfig = "
     presented = np.zeros((epochs_seen, n), bool)
     rng = np.random.default_rng(seed)
     first_epoch, step, earlier = 0, 0, 0.0
-    mark = checkpoints.fingerprint(x_uint8, labels, cfg.to_dict(), seed) if checkpoint else ""
+    mark = checkpoints.fingerprint(x_uint8, labels, cfg.to_dict(), seed, flags) if checkpoint else ""
     saved = checkpoints.load(checkpoint, mark, state) if checkpoint else None
     if saved:
         state, key, first_epoch, step, earlier = saved.state, jnp.asarray(saved.key), saved.epoch, saved.step, saved.seconds

@@ -306,3 +306,14 @@ def _close(a, b, rel=1e-9):
     if isinstance(a, float):
         return a == pytest.approx(b, rel=rel)
     return a == b
+
+
+def test_the_committed_50k_record_holds_what_the_committed_table_gives_at_3907_steps():
+    """The reading of claim 1 at 3,907 steps is complete in the committed record, so runs added later (the 7,814-step
+    runs, the smaller pools) cannot move it: it must be exactly what the committed table gives."""
+    from prunescale.figures.largescale_figure import RECORD, RUNS, readings
+    from prunescale.validation.analysis import read_runs
+
+    committed = readings(json.loads(RECORD.read_text()))[0].claim_1[0]
+    assert committed.steps == 3907 and committed.complete
+    assert largescale.claim_1_at_budget(read_runs(RUNS), 3907) == committed

@@ -87,7 +87,7 @@ class ClaimAtScale:
 
 @dataclass(frozen=True)
 class MixedMachines:
-    """A comparison in which some seed's two runs trained on different CPU models."""
+    """A comparison in which some seed's runs trained on more than one CPU model."""
 
     comparison: str
     seeds: tuple[int, ...]
@@ -288,31 +288,43 @@ def claim_3_at_scale(frame: pd.DataFrame, steps: int) -> ClaimAtScale:
     return ClaimAtScale(int(steps), True, verdict, details=result)
 
 
-def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple[str, dict, dict]]) -> tuple[MixedMachines, ...]:
-    """The comparisons (pairs of run selections) in which some seed's two runs trained on different CPU models."""
+def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple]) -> tuple[MixedMachines, ...]:
+    """The comparisons in which some seed's runs trained on more than one CPU model.  A comparison is a name and
+    the run selections it pairs by seed: two for a difference, more for claim 3's curves."""
     if "cpu_model" not in frame:
         return ()
     flagged = []
-    for name, a, b in comparisons:
-        models = [criteria.by_seed(frame, a, "cpu_model"), criteria.by_seed(frame, b, "cpu_model")]
-        both = pd.concat(models, axis=1, join="inner").dropna()
-        differ = both[both.iloc[:, 0] != both.iloc[:, 1]]
+    for name, *selections in comparisons:
+        models = pd.concat([criteria.by_seed(frame, s, "cpu_model") for s in selections], axis=1, join="inner",
+                           ignore_index=True).dropna()
+        differ = models[models.nunique(axis=1) > 1]
         if len(differ):
-            flagged.append(MixedMachines(name, tuple(int(s) for s in differ.index),
-                                         tuple(sorted(set(differ.iloc[:, 0]) | set(differ.iloc[:, 1])))))
+            cpu_models = tuple(sorted(set(differ.to_numpy().ravel())))
+            flagged.append(MixedMachines(name, tuple(int(s) for s in differ.index), cpu_models))
     return tuple(flagged)
 
 
 def _comparisons(budgets):
-    whole = dict(pool_size=FULL_POOL, policy="random", keep_fraction=1.0)
+    whole = lambda pool=FULL_POOL: dict(pool_size=pool, policy="random", keep_fraction=1.0)
     half = lambda policy, pool=FULL_POOL: dict(pool_size=pool, policy=policy, keep_fraction=CLAIM_THRESHOLD)
     out = []
     for s in budgets:
-        out += [(f"{s} steps: random f = 0.5 - f = 1", half("random") | {"steps": s}, whole | {"steps": s}),
-                (f"{s} steps: keep-hard f = 0.5 - f = 1", half("hard") | {"steps": s}, whole | {"steps": s}),
+        out += [(f"{s} steps: random f = 0.5 - f = 1", half("random") | {"steps": s}, whole() | {"steps": s}),
+                (f"{s} steps: keep-hard f = 0.5 - f = 1", half("hard") | {"steps": s}, whole() | {"steps": s}),
                 (f"{s} steps: keep-hard - random, f = 0.5", half("hard") | {"steps": s}, half("random") | {"steps": s})]
     for s in budgets[1:]:
         out.append((f"keep-hard f = 0.5, {s} against {budgets[0]} steps", half("hard") | {"steps": s}, half("hard") | {"steps": budgets[0]}))
+    # claim 3 at the first budget: each smaller pool's own pairs, then every run on a seed's two curves
+    at = {"steps": budgets[0]}
+    smaller = [p for p in CLAIM_3_POOLS if p != FULL_POOL]
+    for p in smaller:
+        out += [(f"pool {p}, {budgets[0]} steps: random f = 0.5 - f = 1", half("random", p) | at, whole(p) | at),
+                (f"pool {p}, {budgets[0]} steps: keep-hard f = 0.5 - f = 1", half("hard", p) | at, whole(p) | at),
+                (f"pool {p}, {budgets[0]} steps: keep-hard - random, f = 0.5",
+                 half("hard", p) | at, half("random", p) | at)]
+    curves = [half(policy, p) | at for p in CLAIM_3_POOLS for policy in ("hard", "random")]
+    curves += [whole(p) | at for p in smaller]
+    out.append((f"claim 3 at scale, {budgets[0]} steps: every run of a seed's two curves", *curves))
     return out
 
 

@@ -91,7 +91,7 @@ def verdict_lines(report: ScaleVerdicts) -> list[str]:
                      f"{pp(d['difference_at_largest'])}")
     else:
         lines.append(f"claim 3 at scale: undecided (plan incomplete; {len(c3.missing or ())} points missing)")
-    lines += [f"different CPU models within a pair: {m.comparison}, seeds {list(m.seeds)}: {', '.join(m.cpu_models)}"
+    lines += [f"different CPU models within a comparison: {m.comparison}, seeds {list(m.seeds)}: {', '.join(m.cpu_models)}"
               for m in report.mixed_machines]
     return lines
 

@@ -178,6 +178,17 @@ def test_a_pair_of_runs_on_different_cpu_models_is_flagged():
     assert all(f.seeds == (4,) and f.cpu_models == ("cpu A", "cpu B") for f in flagged)
 
 
+def test_claim_3_is_flagged_where_a_seeds_curves_span_cpu_models():
+    frame = scale_table(lambda pool, steps: 0.0)
+    moved = (frame.seed == 4) & (frame.pool_size == 12500) & (frame.keep_fraction == 0.5)
+    frame.loc[moved, "cpu_model"] = "cpu B"
+    flagged = largescale.verdicts(frame).mixed_machines
+    assert {f.comparison for f in flagged} == {"pool 12500, 3907 steps: random f = 0.5 - f = 1",
+                                                 "pool 12500, 3907 steps: keep-hard f = 0.5 - f = 1",
+                                                 "claim 3 at scale, 3907 steps: every run of a seed's two curves"}
+    assert all(f.seeds == (4,) and f.cpu_models == ("cpu A", "cpu B") for f in flagged)
+
+
 # -- the warped calibration ----------------------------------------------------------------------------------
 
 

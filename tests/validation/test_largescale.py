@@ -166,26 +166,26 @@ def test_claim_3_reads_slopes_seed_by_seed_with_a_t_interval():
 # -- machines ------------------------------------------------------------------------------------------------
 
 
-def test_a_pair_of_runs_on_different_cpu_models_is_flagged():
+MOVED_TO_CPU_B = {  # runs of seed 4 moved to another CPU model, and the comparisons that must be flagged
+    "a 7,814-step hard half": (lambda t: (t.policy == "hard") & (t.steps == 7814),
+                               {"7814 steps: keep-hard f = 0.5 - f = 1",
+                                "7814 steps: keep-hard - random, f = 0.5",
+                                "keep-hard f = 0.5, 7814 against 3907 steps"}),
+    "the 12.5k pool's halves": (lambda t: (t.pool_size == 12500) & (t.keep_fraction == 0.5),
+                                {"pool 12500, 3907 steps: random f = 0.5 - f = 1",
+                                 "pool 12500, 3907 steps: keep-hard f = 0.5 - f = 1",
+                                 "claim 3 at scale, 3907 steps: every run of a seed's two curves"}),
+}
+
+
+@pytest.mark.parametrize("moved", MOVED_TO_CPU_B)
+def test_a_comparison_whose_runs_span_cpu_models_is_flagged(moved):
     frame = scale_table(lambda pool, steps: 0.0)
     assert largescale.verdicts(frame).mixed_machines == ()
-    moved = (frame.seed == 4) & (frame.policy == "hard") & (frame.steps == 7814)
-    frame.loc[moved, "cpu_model"] = "cpu B"
+    runs, expected = MOVED_TO_CPU_B[moved]
+    frame.loc[(frame.seed == 4) & runs(frame), "cpu_model"] = "cpu B"
     flagged = largescale.verdicts(frame).mixed_machines
-    assert {f.comparison for f in flagged} == {"7814 steps: keep-hard f = 0.5 - f = 1",
-                                                 "7814 steps: keep-hard - random, f = 0.5",
-                                                 "keep-hard f = 0.5, 7814 against 3907 steps"}
-    assert all(f.seeds == (4,) and f.cpu_models == ("cpu A", "cpu B") for f in flagged)
-
-
-def test_claim_3_is_flagged_where_a_seeds_curves_span_cpu_models():
-    frame = scale_table(lambda pool, steps: 0.0)
-    moved = (frame.seed == 4) & (frame.pool_size == 12500) & (frame.keep_fraction == 0.5)
-    frame.loc[moved, "cpu_model"] = "cpu B"
-    flagged = largescale.verdicts(frame).mixed_machines
-    assert {f.comparison for f in flagged} == {"pool 12500, 3907 steps: random f = 0.5 - f = 1",
-                                                 "pool 12500, 3907 steps: keep-hard f = 0.5 - f = 1",
-                                                 "claim 3 at scale, 3907 steps: every run of a seed's two curves"}
+    assert {f.comparison for f in flagged} == expected
     assert all(f.seeds == (4,) and f.cpu_models == ("cpu A", "cpu B") for f in flagged)
 
 

@@ -65,10 +65,11 @@ def predict_lines(record: Predictions) -> list[str]:
 def verdict_lines(report: ScaleVerdicts) -> list[str]:
     """The 50k test's reading, one line per comparison (all of it is in the JSON)."""
     pp = lambda x: f"{100 * x:+.2f} pp"
+    incomplete = lambda missing: f"undecided (plan incomplete; {len(missing)} point{'' if len(missing) == 1 else 's'} missing)"
     lines = []
     for c in report.claim_1:
         if not c.complete or c.reading is None:
-            lines.append(f"claim 1 at 50k, {c.steps} steps: undecided (plan incomplete; {len(c.missing or ())} points missing)")
+            lines.append(f"claim 1 at 50k, {c.steps} steps: {incomplete(c.missing or ())}")
             continue
         lines.append(f"claim 1 at 50k, {c.steps} steps: {c.verdict}")
         for loss in c.reading.losses:
@@ -90,7 +91,7 @@ def verdict_lines(report: ScaleVerdicts) -> list[str]:
                      f"(95% CI {lo:+.3f} to {hi:+.3f}); at {d['largest_kept']} kept, hard minus random "
                      f"{pp(d['difference_at_largest'])}")
     else:
-        lines.append(f"claim 3 at scale: undecided (plan incomplete; {len(c3.missing or ())} points missing)")
+        lines.append(f"claim 3 at scale: {incomplete(c3.missing or ())}")
     lines += [f"different CPU models within a comparison: {m.comparison}, seeds {list(m.seeds)}: {', '.join(m.cpu_models)}"
               for m in report.mixed_machines]
     return lines

@@ -132,8 +132,9 @@ def is_scale_table(csv) -> bool:
     return bool(hashes) and hashes <= {j.key for j in scale_plan()}
 
 
-def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
-    """``prunescale validate verdict --csv <the 50k test's table>``: its reading, printed, saved and drawn."""
+def scale_verdict(csv: Path, out, refresh_committed: bool) -> tuple[dict, Path, list[str]]:
+    """``prunescale validate verdict --csv <the 50k test's table>``: its reading saved and drawn; the record, where
+    it was written, and the lines to print."""
     from prunescale.figures import largescale_figure as figure
     from prunescale.store import claim_output_folder
 
@@ -148,4 +149,4 @@ def scale_verdict(csv: Path, out, refresh_committed: bool, as_json: bool):
     figure.draw(record, figure_path)
     verdicts, against = figure.readings(record)
     lines = [f"the 50k test: {record['runs']} of 36 runs in {csv}", *verdict_lines(verdicts), *prediction_lines(against)]
-    emit(record, as_json, lines + [f"wrote {record_path}, {figure_path} and its PDF"])
+    return record, record_path, lines + [f"wrote {record_path}, {figure_path} and its PDF"]

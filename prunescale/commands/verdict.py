@@ -20,9 +20,13 @@ FAIR_RESULTS = Path("results/fair")
 
 
 def verdict_cmd(
-    csv: Path = typer.Option(None, "--csv", help="The fair test's runs table (default: the committed one)."),
+    csv: Path = typer.Option(
+        None, "--csv", help="A runs table: the fair test's (default: the committed one) or the 50k test's "
+        "(figures/data/cifar10_50k/runs.csv), each read by its own pre-registered rules."
+    ),
     out: Path = typer.Option(
-        None, "--out", help="Folder for verdicts.json (every number behind the verdicts) and cifar10_fair.png (default results/fair)."
+        None, "--out", help="Folder for verdicts.json (every number behind the verdicts) and the figure (default results/fair, "
+        "or results/cifar10_50k for the 50k test's table)."
     ),
     refresh_committed: bool = REFRESH_COMMITTED,
     kept_balance: bool = typer.Option(
@@ -32,31 +36,38 @@ def verdict_cmd(
     data: Path = DATA,
     as_json: bool = JSON,
 ):
-    """The fair test's verdict on each of the paper's three claims (reproduced, not reproduced or undecided), and its figure."""
+    """Each claim's verdict (reproduced, not reproduced or undecided) from the fair test's or the 50k test's runs, and its figure."""
     from prunescale.figures import fair_figure
-    from prunescale.validation.verdicts import Verdicts
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
     if csv is not None and is_scale_table(csv):
-        return scale_verdict(csv, out, refresh_committed, as_json)
+        record, record_path, lines = scale_verdict(csv, out, refresh_committed)
+    else:
+        record, record_path, lines = _fair_verdict(csv, out, refresh_committed)
+    if kept_balance:
+        balance_path = record_path.with_name("kept_class_balance.csv")
+        lines += _write_kept_balance(csv or fair_figure.RUNS, data, balance_path) + [f"wrote {balance_path}"]
+    emit(record, as_json, lines)
+
+
+def _fair_verdict(csv, out, refresh_committed):
+    """The fair test's reading saved and drawn: the record, where it was written, and the lines to print."""
+    from prunescale.figures import fair_figure
+    from prunescale.validation.verdicts import Verdicts
+
     if refresh_committed:
         record_path, figure_path = fair_figure.RECORD, fair_figure.FIGURE
     else:
         owner = dict(command="prunescale validate verdict", settings=dict(csv=str(csv or "the fair test's committed table")))
         folder = claim_output_folder(out or FAIR_RESULTS, owner)
         record_path, figure_path = folder / "verdicts.json", folder / "cifar10_fair.png"
-    csv = csv or fair_figure.RUNS
-    record = fair_figure.compute(csv)
+    record = fair_figure.compute(csv or fair_figure.RUNS)
     save_json(record, record_path)
     fair_figure.draw(record, figure_path)
     report = from_json(Verdicts, record["verdicts"])
     lines = [f"{report.runs} runs in {record['source']}", *_verdict_lines(report)]
-    written = [f"wrote {record_path}, {figure_path} and its PDF"]
-    if kept_balance:
-        lines += _write_kept_balance(csv, data, record_path.with_name("kept_class_balance.csv"))
-        written.append(f"wrote {record_path.with_name('kept_class_balance.csv')}")
-    emit(record, as_json, lines + written)
+    return record, record_path, lines + [f"wrote {record_path}, {figure_path} and its PDF"]
 
 
 def _verdict_lines(report: Verdicts) -> list[str]:

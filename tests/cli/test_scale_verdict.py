@@ -45,3 +45,16 @@ def test_a_partial_50k_table_says_what_is_missing(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "the 50k test: 24 of 36 runs" in text
     assert "claim 1 at 50k, 3907 steps: undecided (plan incomplete; 3 points missing)" in text
+
+
+@__import__("pytest").mark.cifar10
+def test_the_50k_tables_kept_sets_class_balance_is_reported_on_request(tmp_path, capsys):
+    from prunescale.figures import DATA
+
+    csv = DATA / "cifar10_50k" / "runs.csv"
+    main(["validate", "verdict", "--csv", str(csv), "--out", str(tmp_path), "--kept-balance"])
+    assert "kept sets, hard: class shares" in capsys.readouterr().out
+    balance = pd.read_csv(tmp_path / "kept_class_balance.csv").merge(pd.read_csv(csv), on="config_hash")
+    kept = balance.counts.str.split().map(lambda counts: sum(map(int, counts)))
+    assert (kept == balance.n_train).all()  # every run's kept set, rebuilt from the committed scores, is its size
+    assert set(balance.policy_x) == {"random", "hard"}

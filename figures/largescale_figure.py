@@ -24,6 +24,7 @@ from . import DATA, FOLDER, POLICY_COLORS, draw_panels, house_style
 RUNS = DATA / "cifar10_50k" / "runs.csv"
 PREDICTIONS = DATA / "cifar10_50k" / "predictions.json"
 RECORD = DATA / "cifar10_50k" / "verdicts.json"
+DRIFT = DATA / "cifar10_fair" / "rerun_drift.json"  # committed jobs re-run on other machines
 FIGURE = FOLDER / "cifar10_50k.png"
 COMPARISONS = (  # (name, (policy, f), (policy, f)) at the 50k pool
     ("random 0.5 - 1", ("random", 0.5), ("random", 1.0)),
@@ -32,6 +33,19 @@ COMPARISONS = (  # (name, (policy, f), (policy, f)) at the 50k pool
 )
 PREDICTED_NAMES = {"random 0.5 - 1": "random f = 0.5 - f = 1", "hard 0.5 - 1": "keep-hard f = 0.5 - f = 1",
                    "hard - random, 0.5": "keep-hard - random, f = 0.5"}
+
+
+def measured_drift_sd(path=DRIFT) -> float:
+    """The root mean square of the measured re-run drifts (test error, a fraction): each re-run against the
+    committed run of its job, on another machine with the same commit, jax and flags."""
+    import json
+
+    measured = json.loads(Path(path).read_text())
+    committed = {r["seed"]: r["committed_test_error"] for r in measured["runs"]}
+    drifts = [r["rerun_test_error"] - r["committed_test_error"] for r in measured["runs"]]
+    if "elsewhere" in measured:
+        drifts.append(measured["elsewhere"]["test_error"] - committed[measured["elsewhere"]["seed"]])
+    return float(np.sqrt(np.mean(np.square(drifts))))
 
 
 def compute(csv=RUNS, predictions=PREDICTIONS):
@@ -59,7 +73,7 @@ def compute(csv=RUNS, predictions=PREDICTIONS):
                           n_train=int(group.n_train.iloc[0]), mean=float(e.mean()), seeds=int(e.size),
                           se=float(e.std(ddof=1) / np.sqrt(e.size)) if e.size > 1 else float("nan")))
     against = largescale.predicted_against_measured(frame, predicted) if predicted else None
-    return dict(verdicts=to_json(largescale.verdicts(frame)), differences=differences, means=means,
+    return dict(verdicts=to_json(largescale.verdicts(frame, drift_sd=measured_drift_sd())), differences=differences, means=means,
                 predicted_runs=to_json(predicted.runs) if predicted else [],
                 predicted_comparisons=to_json(predicted.comparisons) if predicted else [],
                 predicted_against_measured=to_json(against), runs=int(len(frame)))

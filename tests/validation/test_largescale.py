@@ -36,6 +36,11 @@ def scale_table(hard_loss, random_loss=0.01, noise=0.0005, seed_effect=0.004, bu
     return pd.DataFrame(rows)
 
 
+def steeper_hard_curve(pool, steps):
+    """Keep-hard's loss shrinks with the pool and turns into a gain at 50k: a steeper curve that crosses random."""
+    return {12500: 0.03, 25000: 0.012, 50000: 0.0}[pool]
+
+
 # -- the plan ------------------------------------------------------------------------------------------------
 
 
@@ -145,8 +150,7 @@ def test_the_budget_interaction_says_whether_longer_training_changes_the_loss():
 
 
 def test_claim_3_is_reproduced_where_keep_hard_falls_faster_and_ends_below_random():
-    # keep-hard's loss shrinks with the pool and turns into a gain at 50k: a steeper curve that crosses random
-    result = largescale.verdicts(scale_table(lambda pool, steps: {12500: 0.03, 25000: 0.012, 50000: 0.0}[pool]))
+    result = largescale.verdicts(scale_table(steeper_hard_curve))
     claim = result.claim_3
     assert claim.verdict == REPRODUCED and claim.details["seeds_at_largest"] == 3 and claim.details["largest_kept"] == 25000
 
@@ -157,7 +161,7 @@ def test_claim_3_is_not_reproduced_where_keep_hard_stays_above_random_at_the_lar
 
 
 def test_claim_3_reads_slopes_seed_by_seed_with_a_t_interval():
-    claim = largescale.verdicts(scale_table(lambda pool, steps: {12500: 0.03, 25000: 0.012, 50000: 0.0}[pool])).claim_3.details
+    claim = largescale.verdicts(scale_table(steeper_hard_curve)).claim_3.details
     assert len(claim["per_seed_slope_differences"]) == 3
     low, high = claim["slope_difference_ci95"]
     assert low < np.mean(claim["per_seed_slope_differences"]) < high < 0
@@ -187,6 +191,31 @@ def test_a_comparison_whose_runs_span_cpu_models_is_flagged(moved):
     flagged = largescale.verdicts(frame).mixed_machines
     assert {f.comparison for f in flagged} == expected
     assert all(f.seeds == (4,) and f.cpu_models == ("cpu A", "cpu B") for f in flagged)
+
+
+def with_seed_5_smaller_pools_on_cpu_b():
+    frame = scale_table(steeper_hard_curve)
+    frame.loc[(frame.seed == 5) & (frame.pool_size < 50000), "cpu_model"] = "cpu B"
+    return frame
+
+
+def test_claim_3_is_read_under_drift_only_where_a_seeds_curves_mix_cpu_models():
+    assert largescale.verdicts(scale_table(steeper_hard_curve), drift_sd=0.003).claim_3_drift is None
+    drift = largescale.verdicts(with_seed_5_smaller_pools_on_cpu_b(), drift_sd=0.003).claim_3_drift
+    assert drift.moved_runs == 6 and drift.verdict == REPRODUCED  # seed 5's runs on the 12.5k and 25k pools
+
+
+@pytest.mark.parametrize("drift_sd, survives", [(0.0005, True), (0.05, False)])
+def test_a_verdict_survives_drift_well_below_its_margin_and_not_drift_far_above_it(drift_sd, survives):
+    drift = largescale.claim_3_under_drift(with_seed_5_smaller_pools_on_cpu_b(), 3907, drift_sd, draws=100)
+    assert drift.draws == 100 and (drift.share_same == 1.0) == survives
+    assert survives or drift.share_same < 0.8
+
+
+@pytest.mark.parametrize("drift_sd", [-0.001, float("nan")])
+def test_a_drift_that_is_not_a_standard_deviation_is_refused_by_name(drift_sd):
+    with pytest.raises(ValueError, match="drift_sd must be a finite standard deviation >= 0"):
+        largescale.claim_3_under_drift(with_seed_5_smaller_pools_on_cpu_b(), 3907, drift_sd)
 
 
 # -- the warped calibration ----------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ interval on per-seed paired differences.
   reproduced where steeper and below random at the largest kept size, not reproduced where flatter or above it.
 
 A comparison whose paired runs trained on different CPU models is flagged (runs are bit-exact on one model only),
-and claim 3, whose curves join a seed's runs across pools, is read again with the measured drift between CPU
-models added to the runs that mix (:func:`claim_3_under_drift`).
+and where claim 3's curves join a seed's runs across CPU models, claim 3 is read again with the measured drift
+between models added to the runs that mix (:func:`claim_3_under_drift`; a check added after the runs, not a rule).
 
 The predictions (:func:`predictions`) come from the fair test's main table alone, through the warped
 calibration (:class:`validation.calibrate.Warp`): the random curve's power law gives every random run, and one

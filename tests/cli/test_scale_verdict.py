@@ -48,12 +48,14 @@ def test_a_partial_50k_table_says_what_is_missing(tmp_path, capsys):
 
 
 @__import__("pytest").mark.cifar10
-def test_the_50k_tables_kept_sets_class_balance_is_reported_on_request(tmp_path, capsys):
+def test_the_50k_tables_kept_sets_class_balance_and_drift_check_are_reported(tmp_path, capsys):
     from prunescale.figures import DATA
 
     csv = DATA / "cifar10_50k" / "runs.csv"
     main(["validate", "verdict", "--csv", str(csv), "--out", str(tmp_path), "--kept-balance"])
-    assert "kept sets, hard: class shares" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kept sets, hard: class shares" in out
+    assert "claim 3 at scale under CPU-model drift: reproduced in" in out  # seeds 4 and 5 mix CPU models
     balance = pd.read_csv(tmp_path / "kept_class_balance.csv").merge(pd.read_csv(csv), on="config_hash")
     kept = balance.counts.str.split().map(lambda counts: sum(map(int, counts)))
     assert (kept == balance.n_train).all()  # every run's kept set, rebuilt from the committed scores, is its size

@@ -200,8 +200,10 @@ def with_seed_5_smaller_pools_on_cpu_b():
 
 
 def test_claim_3_is_read_under_drift_only_where_a_seeds_curves_mix_cpu_models():
-    assert largescale.verdicts(scale_table(steeper_hard_curve), drift_sd=0.003).claim_3_drift is None
-    drift = largescale.verdicts(with_seed_5_smaller_pools_on_cpu_b(), drift_sd=0.003).claim_3_drift
+    one_model = scale_table(steeper_hard_curve)
+    assert largescale.verdicts(one_model, drift_sd=0.003).claim_3_drift is None
+    assert largescale.claim_3_under_drift(one_model, 3907, 0.003).draws == 0  # nothing to move, nothing drawn
+    drift = largescale.claim_3_under_drift(with_seed_5_smaller_pools_on_cpu_b(), 3907, 0.003, draws=20)
     assert drift.moved_runs == 6 and drift.verdict == REPRODUCED  # seed 5's runs on the 12.5k and 25k pools
 
 

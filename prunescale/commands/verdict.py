@@ -41,6 +41,13 @@ def verdict_cmd(
 
     if refresh_committed and out is not None:
         raise ValueError("--refresh-committed writes the committed files: drop --out, or drop --refresh-committed")
+    if kept_balance:  # the data file is needed only for the kept sets: fail before the verdicts, not after them
+        from prunescale.validation import find_cifar10
+
+        if data is None:
+            find_cifar10()  # a clear error naming every place it looked
+        elif not Path(data).is_file():
+            raise FileNotFoundError(f"CIFAR-10 file {data} does not exist (--data)")
     if csv is not None and is_scale_table(csv):
         record, record_path, lines = scale_verdict(csv, out, refresh_committed)
     else:

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from prunescale.cli import main
 from prunescale.validation.plans import scale_plan
@@ -47,7 +48,7 @@ def test_a_partial_50k_table_says_what_is_missing(tmp_path, capsys):
     assert "claim 1 at 50k, 3907 steps: undecided (plan incomplete; 3 points missing)" in text
 
 
-@__import__("pytest").mark.cifar10
+@pytest.mark.cifar10
 def test_the_50k_tables_kept_sets_class_balance_and_drift_check_are_reported(tmp_path, capsys):
     from prunescale.figures import DATA
 
@@ -60,3 +61,13 @@ def test_the_50k_tables_kept_sets_class_balance_and_drift_check_are_reported(tmp
     kept = balance.counts.str.split().map(lambda counts: sum(map(int, counts)))
     assert (kept == balance.n_train).all()  # every run's kept set, rebuilt from the committed scores, is its size
     assert set(balance.policy_x) == {"random", "hard"}
+
+
+def test_a_missing_data_file_for_the_kept_sets_is_named_before_any_verdict_is_written(tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    scale_runs().to_csv(csv, index=False)
+    with pytest.raises(SystemExit):
+        main(["validate", "verdict", "--csv", str(csv), "--out", str(tmp_path / "out"), "--kept-balance",
+              "--data", str(tmp_path / "nowhere.npz")])
+    assert "nowhere.npz does not exist (--data)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

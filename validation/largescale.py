@@ -320,6 +320,10 @@ def mixed_machines(frame: pd.DataFrame, comparisons: Sequence[tuple]) -> tuple[M
     return tuple(flagged)
 
 
+_CLAIM_3_COLUMNS = ("seed", "pool_size", "policy", "metric", "keep_fraction", "n_train", "steps", "test_error",
+                    "class_balanced", "cpu_model")  # what claim 3's reading looks at
+
+
 def claim_3_under_drift(frame: pd.DataFrame, steps: int, drift_sd: float, draws: int = 1000, seed: int = 0) -> DriftCheck:
     """Claim 3 at scale with drift drawn from N(0, ``drift_sd``) added to each run whose CPU model differs from
     its seed's 50k-pool runs, ``draws`` times.
@@ -346,10 +350,6 @@ def claim_3_under_drift(frame: pd.DataFrame, steps: int, drift_sd: float, draws:
         drifted = errors + np.where(moved, rng.normal(0.0, drift_sd, errors.size), 0.0)
         same += claim_3_at_scale(runs.assign(test_error=drifted), steps).verdict == measured.verdict
     return DriftCheck(int(steps), int(moved.sum()), float(drift_sd), int(draws), measured.verdict, same / int(draws))
-
-
-_CLAIM_3_COLUMNS = ("seed", "pool_size", "policy", "metric", "keep_fraction", "n_train", "steps", "test_error",
-                    "class_balanced", "cpu_model")
 
 
 def _on_another_model(runs: pd.DataFrame) -> np.ndarray:
@@ -390,17 +390,14 @@ def verdicts(frame: pd.DataFrame, budgets: Sequence[int] = (3907, 7814), drift_s
     With ``drift_sd``, claim 3 is also read under drift where some seed's curves mix CPU models
     (:func:`claim_3_under_drift`)."""
     budgets = tuple(int(b) for b in budgets)
-    mixed = mixed_machines(main_runs(frame), _comparisons(budgets))
-    claim_3 = claim_3_at_scale(frame, budgets[0])
-    mixes_claim_3 = any(m.comparison.startswith("claim 3") for m in mixed)
+    drift = claim_3_under_drift(frame, budgets[0], drift_sd) if drift_sd is not None else None
     return ScaleVerdicts(
         claim_1=tuple(claim_1_at_budget(frame, s) for s in budgets),
         budget_interaction=tuple(budget_interaction(frame, policy, budgets) for policy in ("random", "hard")),
-        claim_3=claim_3,
-        mixed_machines=mixed,
+        claim_3=claim_3_at_scale(frame, budgets[0]),
+        mixed_machines=mixed_machines(main_runs(frame), _comparisons(budgets)),
         runs=int(len(frame)),
-        claim_3_drift=claim_3_under_drift(frame, budgets[0], drift_sd)
-        if drift_sd is not None and claim_3.complete and mixes_claim_3 else None,
+        claim_3_drift=drift if drift is not None and drift.draws else None,  # None where nothing was drawn
     )
 
 

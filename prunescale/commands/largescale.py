@@ -94,7 +94,7 @@ def verdict_lines(report: ScaleVerdicts) -> list[str]:
         lines.append(f"claim 3 at scale: {incomplete(c3.missing or ())}")
     lines += [f"different CPU models within a comparison: {m.comparison}, seeds {list(m.seeds)}: {', '.join(m.cpu_models)}"
               for m in report.mixed_machines]
-    if (drift := report.claim_3_drift) is not None and drift.draws:
+    if (drift := report.claim_3_drift) is not None:
         lines.append(f"claim 3 at scale under CPU-model drift: {drift.verdict} in {100 * drift.share_same:.1f}% of "
                      f"{drift.draws} draws (the {drift.moved_runs} runs trained on another CPU model than their seed's "
                      f"50k pool moved by N(0, {100 * drift.drift_sd:.2f} pp), the measured re-run drift)")

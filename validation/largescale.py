@@ -335,6 +335,7 @@ def claim_3_under_drift(frame: pd.DataFrame, steps: int, drift_sd: float, draws:
         raise ValueError(f"drift_sd must be a finite standard deviation >= 0 (a fraction of test error), got {drift_sd}")
     if int(draws) < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
+    draws = int(draws)
     runs = main_runs(frame)
     runs = runs[(runs.steps == steps) & runs.pool_size.isin(CLAIM_3_POOLS)].reset_index(drop=True)
     # only the columns the reading looks at: it runs once per draw, and pandas selects rows column by column
@@ -346,10 +347,10 @@ def claim_3_under_drift(frame: pd.DataFrame, steps: int, drift_sd: float, draws:
     rng = np.random.default_rng(seed)
     errors = runs.test_error.to_numpy(float)
     same = 0
-    for _ in range(int(draws)):
+    for _ in range(draws):
         drifted = errors + np.where(moved, rng.normal(0.0, drift_sd, errors.size), 0.0)
         same += claim_3_at_scale(runs.assign(test_error=drifted), steps).verdict == measured.verdict
-    return DriftCheck(int(steps), int(moved.sum()), float(drift_sd), int(draws), measured.verdict, same / int(draws))
+    return DriftCheck(int(steps), int(moved.sum()), float(drift_sd), draws, measured.verdict, same / draws)
 
 
 def _on_another_model(runs: pd.DataFrame) -> np.ndarray:
